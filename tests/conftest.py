@@ -1,0 +1,22 @@
+"""Shared test fixtures: where the local data lives and a small CPU budget."""
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get('DISTILL_NB_DATA', ROOT.parent/'shared'/'data'))
+
+
+@pytest.fixture(scope='session')
+def shared_data() -> Path:
+    "The folder holding the local CIFAR-10 tarball (../shared/data from the project root, or $DISTILL_NB_DATA)."
+    if not (SHARED/'cifar10-jpeg.tar.gz').exists():
+        pytest.skip(f'local CIFAR-10 copy not found at {SHARED}; set DISTILL_NB_DATA')
+    return SHARED
+
+
+@pytest.fixture(autouse=True)
+def two_threads():
+    torch.set_num_threads(2)
