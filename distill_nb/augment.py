@@ -6,12 +6,12 @@
 __all__ = ['DSA_STRATEGY', 'DSA_RATIOS', 'AUGMENTS', 'flip_rotate', 'sample_dsa', 'apply_dsa', 'dsa', 'crop_flip', 'combined',
            'no_augment', 'get_augment']
 
-# %% ../nbs/03_augment.ipynb #f61c1599
+# %% ../nbs/03_augment.ipynb #e1b36098
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-# %% ../nbs/03_augment.ipynb #0cdd882d
+# %% ../nbs/03_augment.ipynb #3b15ba47
 def _affine(x, theta, align_corners):
     "Warp each image of `x` by its 2x3 matrix in `theta` (output coords -> input coords), zero fill."
     if not len(x): return x  # affine_grid rejects empty batches
@@ -36,7 +36,7 @@ def _shift(x, dy, dx):
     cols = (torch.arange(W, device=x.device) + dx[:, None] + 1).clamp(0, W + 1)
     return xp[torch.arange(N, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
-# %% ../nbs/03_augment.ipynb #bb2cfd3e
+# %% ../nbs/03_augment.ipynb #374c26c0
 def flip_rotate(
     x:Tensor, # images (N, C, H, W)
     generator:torch.Generator, # source of all randomness, on `x.device`
@@ -50,7 +50,7 @@ def flip_rotate(
         return _flip(x, u() < p_flip)
     return _rotate(x, (2 * u() - 1) * max_deg, align_corners=False)
 
-# %% ../nbs/03_augment.ipynb #8f509e9c
+# %% ../nbs/03_augment.ipynb #12daeff3
 DSA_STRATEGY = 'color_crop_cutout_flip_scale_rotate'
 DSA_RATIOS = dict(crop=0.125, cutout=0.5, flip=0.5, scale=1.2, rotate=15.0, brightness=1.0, saturation=2.0, contrast=0.5)
 
@@ -78,7 +78,7 @@ def sample_dsa(
     u = lambda *shape: torch.rand(n, *shape, generator=generator, device=device)
     return dict(op=op, n=n, **_DSA_SAMPLERS[op](u))
 
-# %% ../nbs/03_augment.ipynb #c2eb65ac
+# %% ../nbs/03_augment.ipynb #f7ca68a4
 def _color(x, brightness, saturation, contrast):
     "Brightness, then saturation, then contrast, each with per-sample factors."
     x = x + brightness[:, None, None, None]
@@ -129,7 +129,7 @@ def dsa(
     "DSA in one call: sample params for `x` and apply them."
     return apply_dsa(x, sample_dsa(strategy, len(x), generator, x.device))
 
-# %% ../nbs/03_augment.ipynb #3d3c327f
+# %% ../nbs/03_augment.ipynb #4a73ea16
 def crop_flip(
     x:Tensor, # images (N, C, H, W)
     generator:torch.Generator, # source of all randomness, on `x.device`
@@ -140,7 +140,7 @@ def crop_flip(
     dy, dx = torch.randint(-padding, padding + 1, (2, len(x)), generator=generator, device=x.device)
     return _flip(_shift(x, dy, dx), torch.rand(len(x), generator=generator, device=x.device) < 0.5)
 
-# %% ../nbs/03_augment.ipynb #33c8a0ba
+# %% ../nbs/03_augment.ipynb #d41befd8
 def combined(
     x:Tensor, # images (N, C, H, W)
     generator:torch.Generator, # source of all randomness, on `x.device`
@@ -163,7 +163,7 @@ def no_augment(
     "No augmentation: return `x` unchanged."
     return x
 
-# %% ../nbs/03_augment.ipynb #f6b72b6f
+# %% ../nbs/03_augment.ipynb #bc19ffeb
 AUGMENTS = {'none': no_augment, 'flip_rotate': flip_rotate, 'dsa': dsa, 'crop_flip': crop_flip, 'combined': combined}
 
 def get_augment(name:str): # a key of AUGMENTS

@@ -6,7 +6,7 @@
 __all__ = ['NORMS', 'POOLS', 'VGG11_CFG', 'NETWORKS', 'norm_layer', 'ConvNet', 'BasicBlock', 'ResNet18', 'VGG11', 'AlexNet',
            'get_network', 'check_input', 'init_network', 'count_params', 'functional', 'stack_networks']
 
-# %% ../nbs/02_models.ipynb #c38a0cff
+# %% ../nbs/02_models.ipynb #1a9608fa
 import copy
 from functools import partial
 
@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
-# %% ../nbs/02_models.ipynb #12900182
+# %% ../nbs/02_models.ipynb #a52cadce
 NORMS = {
     'instance': lambda c: nn.GroupNorm(c, c, affine=True),
     'batch': nn.BatchNorm2d,
@@ -29,7 +29,7 @@ def norm_layer(norm:str, # one of `NORMS`: 'instance', 'batch' or 'none'
     if norm not in NORMS: raise ValueError(f"Unknown norm {norm!r}; choose one of {list(NORMS)}")
     return NORMS[norm](c)
 
-# %% ../nbs/02_models.ipynb #0ecd1907
+# %% ../nbs/02_models.ipynb #ae114003
 POOLS = {'avg': lambda: nn.AvgPool2d(2, 2), 'max': lambda: nn.MaxPool2d(2, 2), 'none': lambda: nn.Identity()}
 
 class ConvNet(nn.Module):
@@ -59,7 +59,7 @@ class ConvNet(nn.Module):
 
     def forward(self, x): return self.classifier(self.features(x).flatten(1))
 
-# %% ../nbs/02_models.ipynb #c8b950f0
+# %% ../nbs/02_models.ipynb #e4617c60
 class BasicBlock(nn.Module):
     "Two 3x3 convs with a residual connection (1x1 conv shortcut when the shape changes)."
     def __init__(self, cin:int, cout:int, stride:int=1, norm:str='batch'):
@@ -97,7 +97,7 @@ class ResNet18(nn.Module):
 
     def forward(self, x): return self.classifier(F.adaptive_avg_pool2d(self.layers(self.stem(x)), 1).flatten(1))
 
-# %% ../nbs/02_models.ipynb #d5cea31b
+# %% ../nbs/02_models.ipynb #532a5837
 VGG11_CFG = [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M']
 
 class VGG11(nn.Module):
@@ -123,7 +123,7 @@ class VGG11(nn.Module):
 
     def forward(self, x): return self.classifier(self.features(x).flatten(1))
 
-# %% ../nbs/02_models.ipynb #b74d0e8b
+# %% ../nbs/02_models.ipynb #3365637a
 class AlexNet(nn.Module):
     "Small AlexNet of the dataset-condensation benchmarks: five convs, three max-pools, one Linear."
     def __init__(self,
@@ -144,7 +144,7 @@ class AlexNet(nn.Module):
 
     def forward(self, x): return self.classifier(self.features(x).flatten(1))
 
-# %% ../nbs/02_models.ipynb #c7336e33
+# %% ../nbs/02_models.ipynb #2f897cb4
 NETWORKS = {
     'convnet': ConvNet,                          # instance norm, depth 3 (32x32)
     'convnet_bn': partial(ConvNet, norm='batch'),
@@ -175,7 +175,7 @@ def check_input(model:nn.Module, # a network built by `get_network`
                          f"but got a batch of shape {tuple(x.shape)}; build the network with the data's channels and "
                          f"im_size, or resize/convert the images")
 
-# %% ../nbs/02_models.ipynb #6a886dde
+# %% ../nbs/02_models.ipynb #161661cc
 def init_network(name:str,        # a key of `NETWORKS`
                  channels:int,    # input channels
                  num_classes:int, # number of outputs
@@ -194,7 +194,7 @@ def count_params(model:nn.Module) -> int:
     "Number of parameters of `model`."
     return sum(p.numel() for p in model.parameters())
 
-# %% ../nbs/02_models.ipynb #41d33991
+# %% ../nbs/02_models.ipynb #854b9b53
 def functional(model:nn.Module, # the network to use as a template
               ):
     "Detached copies of `model`'s params and buffers, and `fn(params, buffers, x)` that runs `model` on them."
@@ -203,7 +203,7 @@ def functional(model:nn.Module, # the network to use as a template
     def fn(params, buffers, x, train:bool=True): return functional_call(model.train(train), (params, buffers), (x,))
     return params, buffers, fn
 
-# %% ../nbs/02_models.ipynb #81a520e4
+# %% ../nbs/02_models.ipynb #635b3860
 def stack_networks(models:list, # networks of identical architecture
                   ):
     "Stacked params and buffers of `models` and `fn(params, buffers, x, train=True)` mapping x (K, B, C, H, W) to (K, B, classes)."
