@@ -6,12 +6,12 @@
 __all__ = ['DSA_STRATEGY', 'DSA_RATIOS', 'AUGMENTS', 'flip_rotate', 'sample_dsa', 'apply_dsa', 'dsa', 'crop_flip', 'combined',
            'no_augment', 'get_augment']
 
-# %% ../nbs/03_augment.ipynb #e1b36098
+# %% ../nbs/03_augment.ipynb #be38ea7d
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-# %% ../nbs/03_augment.ipynb #3b15ba47
+# %% ../nbs/03_augment.ipynb #cbe849d2
 def _affine(x, theta, align_corners):
     "Warp each image of `x` by its 2x3 matrix in `theta` (output coords -> input coords), zero fill."
     if not len(x): return x  # affine_grid rejects empty batches
@@ -36,7 +36,7 @@ def _shift(x, dy, dx):
     cols = (torch.arange(W, device=x.device) + dx[:, None] + 1).clamp(0, W + 1)
     return xp[torch.arange(N, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
-# %% ../nbs/03_augment.ipynb #374c26c0
+# %% ../nbs/03_augment.ipynb #9530636c
 def flip_rotate(
     x:Tensor, # images (N, C, H, W)
     generator:torch.Generator, # source of all randomness, on `x.device`
@@ -50,7 +50,7 @@ def flip_rotate(
         return _flip(x, u() < p_flip)
     return _rotate(x, (2 * u() - 1) * max_deg, align_corners=False)
 
-# %% ../nbs/03_augment.ipynb #12daeff3
+# %% ../nbs/03_augment.ipynb #510c38fc
 DSA_STRATEGY = 'color_crop_cutout_flip_scale_rotate'
 DSA_RATIOS = dict(crop=0.125, cutout=0.5, flip=0.5, scale=1.2, rotate=15.0, brightness=1.0, saturation=2.0, contrast=0.5)
 
@@ -78,7 +78,7 @@ def sample_dsa(
     u = lambda *shape: torch.rand(n, *shape, generator=generator, device=device)
     return dict(op=op, n=n, **_DSA_SAMPLERS[op](u))
 
-# %% ../nbs/03_augment.ipynb #f7ca68a4
+# %% ../nbs/03_augment.ipynb #6cf5f4e5
 def _color(x, brightness, saturation, contrast):
     "Brightness, then saturation, then contrast, each with per-sample factors."
     x = x + brightness[:, None, None, None]
@@ -129,18 +129,19 @@ def dsa(
     "DSA in one call: sample params for `x` and apply them."
     return apply_dsa(x, sample_dsa(strategy, len(x), generator, x.device))
 
-# %% ../nbs/03_augment.ipynb #4a73ea16
+# %% ../nbs/03_augment.ipynb #c3f531bd
 def crop_flip(
     x:Tensor, # images (N, C, H, W)
     generator:torch.Generator, # source of all randomness, on `x.device`
     mask=None, # ignored; here so all augmentations share one signature
-    padding:int=4, # zero padding on each side before cropping back to (H, W)
+    padding:int|None=None, # zero padding on each side before cropping back to (H, W); None = H // 8 (4 for 32x32)
 )->Tensor:
     "RandomCrop(H, padding) with zero fill, then a horizontal flip with p=0.5; per sample."
+    if padding is None: padding = max(1, x.shape[-2]//8)
     dy, dx = torch.randint(-padding, padding + 1, (2, len(x)), generator=generator, device=x.device)
     return _flip(_shift(x, dy, dx), torch.rand(len(x), generator=generator, device=x.device) < 0.5)
 
-# %% ../nbs/03_augment.ipynb #d41befd8
+# %% ../nbs/03_augment.ipynb #8e638e6b
 def combined(
     x:Tensor, # images (N, C, H, W)
     generator:torch.Generator, # source of all randomness, on `x.device`
@@ -163,7 +164,7 @@ def no_augment(
     "No augmentation: return `x` unchanged."
     return x
 
-# %% ../nbs/03_augment.ipynb #bc19ffeb
+# %% ../nbs/03_augment.ipynb #241a7b3b
 AUGMENTS = {'none': no_augment, 'flip_rotate': flip_rotate, 'dsa': dsa, 'crop_flip': crop_flip, 'combined': combined}
 
 def get_augment(name:str): # a key of AUGMENTS
