@@ -1,0 +1,69 @@
+"""`distill-nb buffers` and `distill-nb selmatch` end to end: SIGKILLed jobs resume to the uninterrupted result; bad input fails fast."""
+import json, signal, subprocess, time
+
+import numpy as np
+import torch
+
+from distill_nb.core import Checkpointer, SynSet
+
+BUFFER = ['distill-nb', 'buffers', '--dataset', 'digits', '--experts', '4', '--epochs', '8', '--width', '32', '--depth', '2',
+          '--preprocess', 'standardize', '--batch-size', '128', '--quiet']
+SELMATCH = ['distill-nb', 'selmatch', '--dataset', 'digits', '--ipc', '10', '--iterations', '30', '--checkpoint-every', '2',
+            '--k', '1', '--eval-epochs', '5', '--beta', '0.2', '--quiet']
+
+
+def _kill_when(p, ready, timeout=300):
+    "SIGKILL process `p` as soon as `ready()` holds."
+    deadline = time.time() + timeout
+    while not ready() and time.time() < deadline and p.poll() is None: time.sleep(0.02)
+    p.send_signal(signal.SIGKILL); p.wait()
+
+
+def test_killed_buffer_job_continues_from_the_last_finished_expert(tmp_path):
+    full = subprocess.run(BUFFER + ['--out', str(tmp_path/'full')], capture_output=True, text=True, timeout=600)
+    assert full.returncode == 0, full.stderr
+    out = tmp_path/'killed'
+    p = subprocess.Popen(BUFFER + ['--out', str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(p, lambda: (out/'expert_0001.npy').exists())
+    done = json.loads((out/'manifest.json').read_text())['finished']
+    assert 1 <= len(done) < 4, f'killed after {done}'
+    resumed = subprocess.run(BUFFER + ['--out', str(out)], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    for i in range(4):
+        a, b = np.load(tmp_path/'full'/f'expert_{i:04d}.npy'), np.load(out/f'expert_{i:04d}.npy')
+        assert a.shape == (9, b.shape[1]) and np.array_equal(a, b), i
+    assert sorted(json.loads((out/'manifest.json').read_text())['finished']) == [0, 1, 2, 3]
+
+
+def test_killed_selmatch_run_resumes_to_the_uninterrupted_result(tmp_path):
+    buf = tmp_path/'buffer'
+    assert subprocess.run(BUFFER + ['--out', str(buf)], capture_output=True, text=True, timeout=600).returncode == 0
+    args = SELMATCH + ['--buffer', str(buf)]
+    full = subprocess.run(args + ['--out', str(tmp_path/'full')], capture_output=True, text=True, timeout=600)
+    assert full.returncode == 0, full.stderr
+    out = tmp_path/'killed'
+    p = subprocess.Popen(args + ['--out', str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ck = out/'mtt'/'checkpoint.ckpt'
+    _kill_when(p, ck.exists)
+    assert ck.exists() and not (out/'synset.synset').exists(), 'killed before its first checkpoint or after it finished'
+    assert 0 < Checkpointer(ck).load()[0] < 30
+    resumed = subprocess.run(args + ['--out', str(out)], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = SynSet.load(tmp_path/'full'/'synset.synset'), SynSet.load(out/'synset.synset')
+    assert torch.equal(a.images, b.images) and torch.equal(a.distilled, b.distilled) and a.lr == b.lr
+    assert a.meta['trace'] == b.meta['trace']
+    res = json.loads((out/'results.json').read_text())
+    assert res['iterations'] == 30 and res['distilled'] == 50 and res['provenance']['torch']
+
+
+def test_selmatch_bad_input_fails_before_work(tmp_path):
+    cases = [(('--alpha', '1.5'), 'must be in [0, 1]'),
+             (('--beta', '0.95'), 'does not fit in a class'),
+             (('--buffer', str(tmp_path/'missing')), 'distill-nb buffers'),
+             (('--score', 'cscore'), "No published scores exist for 'digits'")]
+    for args, msg in cases:
+        t = time.time()
+        r = subprocess.run(['distill-nb', 'selmatch', '--dataset', 'digits', '--out', str(tmp_path/'x'), *args],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
+        assert time.time() - t < 60, (args, 'took too long to fail')
