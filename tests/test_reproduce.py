@@ -1,0 +1,37 @@
+"""`distill-nb reproduce` end to end on CPU: papermill runs a real experiment notebook, a second run skips it, a changed config is refused."""
+import json, subprocess
+
+ARGS = ['distill-nb', 'reproduce', '--profile', 'smoke', '--only', 'rat_main',
+        '--set', 'settings=[{preset: digits-smoke, ipc: 1, steps: 30}]', 'k=2', 'full_data=false']
+
+
+def test_reproduce_runs_a_notebook_then_skips_it_and_refuses_another_config(tmp_path):
+    r = subprocess.run(ARGS + ['--out', str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = tmp_path/'rat_main'/'smoke'
+    res = json.loads((out/'results.json').read_text())
+    rows = {x['method']: x for x in res['rows']}
+    assert set(rows) == {'RaT-BPTT', 'random real'} and all(len(x['accs']) == 2 for x in rows.values())
+    assert all(0 <= a <= 100 for x in rows.values() for a in x['accs']) and rows['RaT-BPTT']['runs'][0]['steps'] == 30
+    assert res['config']['profile'] == 'smoke' and 'distill-nb reproduce' in res['config']['command']
+    assert (out/'rat_main.png').stat().st_size > 10_000 and (out/'rat_main.ipynb').exists()
+    rec = json.loads((out/'reproduce.json').read_text())
+    assert rec['status'] == 'done' and rec['params']['k'] == 2 and rec['wall_time_s'] > 0
+    assert 'rat_main' in (tmp_path/'README.md').read_text()
+    mtime = (out/'results.json').stat().st_mtime
+    again = subprocess.run(ARGS + ['--out', str(tmp_path), '--no-report'], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and 'skipped' in again.stdout + again.stderr, again.stdout + again.stderr
+    assert (out/'results.json').stat().st_mtime == mtime
+    other = subprocess.run(ARGS[:-2] + ['k=3', 'full_data=false', '--out', str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert other.returncode == 2 and 'different config' in other.stderr and "['k']" in other.stderr, other.stderr
+
+
+def test_reproduce_bad_input_fails_before_work(tmp_path):
+    cases = [(['--profile', 'fast'], 'known profiles: smoke, quick, paper'),
+             (['--only', 'rat_mian'], 'known experiments: rat_main'),
+             (['--only', 'rat_main', '--set', 'stepz=3'], "does not declare parameter(s) ['stepz']"),
+             (['--kernel', 'no-such-kernel'], 'python -m ipykernel install')]
+    for args, msg in cases:
+        r = subprocess.run(['distill-nb', 'reproduce', '--out', str(tmp_path), *args], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
+    assert not any(tmp_path.iterdir())  # nothing was started
