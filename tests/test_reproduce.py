@@ -35,3 +35,12 @@ def test_reproduce_bad_input_fails_before_work(tmp_path):
         r = subprocess.run(['distill-nb', 'reproduce', '--out', str(tmp_path), *args], capture_output=True, text=True, timeout=120)
         assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
     assert not any(tmp_path.iterdir())  # nothing was started
+
+
+def test_reproduce_reports_a_failing_notebook_and_exits_1(tmp_path):
+    r = subprocess.run(['distill-nb', 'reproduce', '--only', 'rat_main', '--set', 'settings=[{preset: no-such-preset}]',
+                        '--out', str(tmp_path), '--no-report'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and 'rat_main' in r.stderr and 'failed' in r.stdout, r.stdout + r.stderr
+    assert 'no-such-preset' in r.stdout  # the summary line names the error
+    rec = json.loads((tmp_path/'rat_main'/'smoke'/'reproduce.json').read_text())
+    assert rec['status'] == 'failed' and 'no-such-preset' in rec['error'] and not (tmp_path/'rat_main'/'smoke'/'results.json').exists()
