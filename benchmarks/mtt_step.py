@@ -137,7 +137,7 @@ def mtt_loop(task:Task, buf:Buffer, init:SynSet, cfg:MTTConfig):
             e = int(torch.randint(len(buf), (1,), generator=pick))
             t = int(torch.randint(cfg.max_start_epoch, (1,), generator=pick))
             start, target = buf.snapshot(e, t, dev), buf.snapshot(e, t + cfg.expert_epochs, dev)
-        with clock('plan'): plan = student_plan(len(y), cfg, x_all.shape, gen, dev)
+        with clock('plan'): plan = student_plan(len(y), cfg, gen, dev)
         with clock('grad'):
             x = x_all.index_put((rows_d,), x_d.detach())
             loss, gx, glr = matching_grad(fn, buffers, buf.names, buf.shapes, start, target, x, y, syn_lr, plan, cfg.recompute)
