@@ -154,6 +154,8 @@ def rat_bptt(dataset:str='cifar10', # dataset name (with --ipc, picks the preset
              outer_chunk:int=None, # evaluate the outer loss in chunks of this many images
              width:int=None, # ConvNet width (inner and evaluation network)
              init:str=None, # noise or real
+             window_adam:str=None, # higher (authors' unroll, the default) or torch (torch.optim's Adam in every inner step)
+             clip_rule:str=None, # authors (update the EMA, then clip; the default) or lagged (clip with the previous EMA)
              seed:int=0, # seed of the run
              val_per_class:int=None, # validation images per class (default: 500, or 10 for digits)
              eval_every:int=0, # validation accuracy every N meta-steps (0: never)
@@ -170,7 +172,7 @@ def rat_bptt(dataset:str='cifar10', # dataset name (with --ipc, picks the preset
     t0, dev = time.time(), resolve_device(device)
     name = preset or _preset_name(dataset, ipc)
     over = dict(steps=steps, unroll=unroll, window=window, mode=mode, outer_lr=outer_lr, real_batch=real_batch,
-                outer_chunk=outer_chunk, init=init, seed=seed, ipc=None if preset else ipc)
+                outer_chunk=outer_chunk, init=init, window_adam=window_adam, clip_rule=clip_rule, seed=seed, ipc=None if preset else ipc)
     cfg = rb.preset(name, **over)
     if width: cfg = rb.preset(name, **over, net_kwargs={**cfg.net_kwargs, 'width': width})
     ekw = {**rb.preset_eval(name, cfg), **({'steps': eval_steps} if eval_steps else {})}
@@ -209,7 +211,7 @@ def buffers(dataset:str='cifar10', # dataset name
             net:str='convnet_bn', # expert network
             width:int=None, # ConvNet width (default 128)
             depth:int=None, # ConvNet depth (default 3)
-            preprocess:str='zca', # preprocessing (must match the distillation's)
+            preprocess:str='standardize', # must match the distillation's: standardize (SelMatch's code), zca_kornia (MTT IPC 1/10)
             lr:float=0.01, # SGD learning rate
             batch_size:int=256, # minibatch size
             augment:str='none', # 'none' (SelMatch) or 'dsa' (MTT)
@@ -250,12 +252,12 @@ def select_cmd(method:str='window', # random, herding, kcenter, hardest, easiest
                ipc:int=10, # images per class
                score:str='computed', # forgetting or cscore (published files), or computed
                beta:float=None, # window start parameter (window; default: search on validation)
-               beta_param:str='fraction', # start = beta x class size (fraction) or beta x IPC (ipc)
+               beta_param:str='ipc', # start = beta x IPC (ipc, the authors' code) or beta x class size (fraction, the paper's wording)
                start:int=None, # explicit window start rank (instead of beta)
                score_runs:int=2, # networks for computed forgetting scores
                score_epochs:int=10, # epochs for computed forgetting scores
                width:int=None, # ConvNet width of the score / feature / window-search networks
-               preprocess:str='zca', # preprocessing
+               preprocess:str='standardize', # preprocessing (SelMatch's code: standardize, no ZCA)
                seed:int=0, # seed (random, kcenter)
                k:int=3, # networks for the final test accuracy (0: skip)
                eval_epochs:int=None, # epochs of the evaluation networks (default: SelMatch protocol by subset ratio)
@@ -304,12 +306,13 @@ def selmatch_cmd(dataset:str='cifar10', # dataset name (with --ipc, picks the pr
                  buffer:str=None, # expert buffer folder (default: runs/buffers/DATASET-NET, from `distill-nb buffers`)
                  alpha:float=None, # distilled fraction of each class (1: full update)
                  beta:float=None, # window start parameter (default: the preset's; search on validation if it has none)
-                 beta_param:str=None, # fraction (paper) or ipc (authors' code)
+                 beta_param:str=None, # ipc (authors' code, the presets') or fraction (the paper's wording)
                  init:str=None, # window (SelMatch) or random (plain MTT with --alpha 1)
                  score:str=None, # forgetting or cscore (published), or computed (default: the preset's; computed for digits)
                  iterations:int=None, # matching iterations
                  syn_steps:int=None, # N student steps
                  batch_syn:int=None, # student minibatch
+                 batch_order:str=None, # authors (remainder batch first, the default) or stream (always full batches)
                  lr_img:float=None, # SGD lr on the pixels
                  max_start_epoch:int=None, # start epochs drawn from [0, this)
                  width:int=None, # ConvNet width of the experts and student (must match the buffer)
@@ -334,7 +337,7 @@ def selmatch_cmd(dataset:str='cifar10', # dataset name (with --ipc, picks the pr
     name = preset or ('digits-smoke' if dataset == 'digits' else f'{_SHORT.get(dataset, dataset)}-ipc{ipc or 500}')
     if name not in sm.PRESETS: raise ValueError(f"No SelMatch preset {name!r}; name one with --preset (presets: {', '.join(sm.PRESETS)}).")
     over = dict(alpha=alpha, beta=beta, beta_param=beta_param, init=init, iterations=iterations, syn_steps=syn_steps,
-                batch_syn=batch_syn, lr_img=lr_img, max_start_epoch=max_start_epoch, eval_epochs=eval_epochs, seed=seed,
+                batch_syn=batch_syn, batch_order=batch_order, lr_img=lr_img, max_start_epoch=max_start_epoch, eval_epochs=eval_epochs, seed=seed,
                 recompute=recompute or None, ipc=ipc if preset is None and dataset == 'digits' else None)
     cfg = sm.preset(name, **over)
     if width or depth:

@@ -15,9 +15,9 @@ from PIL import Image
 from .core import Preprocess, atomic_write_bytes, resolve_device
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'DATASETS', 'PREPROCESSORS', 'DatasetInfo', 'dataset_info', 'Dataset', 'read_image_folder',
-           'original_order', 'cache_dir', 'load_dataset', 'make_image_folder', 'class_balanced_indices',
-           'validation_split', 'fit_preprocess', 'Task', 'prepare']
+__all__ = ['CIFAR10_CLASSES', 'DATASETS', 'PREPROCESSORS', 'PREPROCESS_VARIANTS', 'DatasetInfo', 'dataset_info', 'Dataset',
+           'read_image_folder', 'original_order', 'cache_dir', 'load_dataset', 'make_image_folder',
+           'class_balanced_indices', 'validation_split', 'fit_preprocess', 'Task', 'prepare']
 
 # %% ../nbs/01_data.ipynb #915e7b28
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -281,6 +281,10 @@ def validation_split(y:torch.Tensor, per_class:int, seed:int=0) -> tuple:
 
 # %% ../nbs/01_data.ipynb #acb697af
 PREPROCESSORS = ('none', 'standardize', 'zca', 'zca_kornia')
+PREPROCESS_VARIANTS = {  # the exact rule behind each name, recorded in Task.config
+    'none': 'pixels in [0, 1]', 'standardize': 'per-channel mean/std',
+    'zca': 'per-image mean 0 and unit norm, then ZCA with eps 0.1 x mean eigenvalue (RaT-BPTT)',
+    'zca_kornia': 'raw pixels, feature mean, covariance N-1, ZCA with eps 0.1 (kornia ZCAWhitening, MTT)'}
 
 def _whiten(X:torch.Tensor, reg:float, relative:bool):
     cov = X.T @ X / (len(X) - (0 if relative else 1))
@@ -293,17 +297,15 @@ def fit_preprocess(kind:str, x:torch.Tensor, reg:float=0.1) -> Preprocess:
     if kind not in PREPROCESSORS: raise ValueError(f"Unknown preprocessing {kind!r}; use one of {', '.join(PREPROCESSORS)}.")
     if kind == 'none': return Preprocess('none')
     x = x.double()
-    mean, std = x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
-    if kind == 'standardize': return Preprocess(kind, mean=mean.float(), std=std.float())
+    if kind == 'standardize': return Preprocess(kind, mean=x.mean(dim=(0, 2, 3)).float(), std=x.std(dim=(0, 2, 3)).float())
     if kind == 'zca':
         X = Preprocess('zca', per_image=True).apply(x).flatten(1)
         W, Wi = _whiten(X, reg, relative=True)
         return Preprocess(kind, W=W.float(), W_inv=Wi.float(), per_image=True)
-    X = ((x - mean.view(1, -1, 1, 1))/std.view(1, -1, 1, 1)).flatten(1)
+    X = x.flatten(1)  # zca_kornia: raw pixels, as MTT feeds kornia
     mu = X.mean(0)
     W, Wi = _whiten(X - mu, reg, relative=False)
-    feat_mean = mean.view(-1, 1, 1) + std.view(-1, 1, 1)*mu.view(x.shape[1:])  # (x - m)/s - mu = (x - (m + s mu))/s
-    return Preprocess(kind, mean=feat_mean.float(), std=std.float(), W=W.float(), W_inv=Wi.float())
+    return Preprocess(kind, mean=mu.view(x.shape[1:]).float(), W=W.float(), W_inv=Wi.float())
 
 # %% ../nbs/01_data.ipynb #65ae93cd
 @dataclass
@@ -347,7 +349,7 @@ def prepare(ds:Dataset|str, preprocess:str|Preprocess='standardize', val_per_cla
     x01 = lambda x: x.to(device).float()/255
     fit_x = ds.x_train[tr] if fit_max is None else ds.x_train[tr[torch.randperm(len(tr), generator=g)[:fit_max]]]
     pp = preprocess if isinstance(preprocess, Preprocess) else fit_preprocess(preprocess, fit_x.to(device).float()/255)
-    config = dict(dataset=ds.name, preprocess=pp.kind, val_per_class=val_per_class, train_per_class=train_per_class,
+    config = dict(dataset=ds.name, preprocess=pp.kind, preprocess_variant=PREPROCESS_VARIANTS[pp.kind], val_per_class=val_per_class, train_per_class=train_per_class,
                   test_per_class=test_per_class, seed=seed, fit_max=fit_max, source=ds.source, order=ds.order)
     return Task(ds.name, ds.num_classes, pp.apply(x01(ds.x_train[tr])), ds.y_train[tr].to(device),
                 pp.apply(x01(ds.x_train[va])), ds.y_train[va].to(device), pp.apply(x01(ds.x_test[te])), ds.y_test[te].to(device),

@@ -29,7 +29,7 @@ class MTTConfig:
     "A trajectory-matching run; defaults are MTT's CIFAR-10 IPC 10 settings (SPEC.md section 2)."
     dataset:str='cifar10' # dataset the set is distilled for
     ipc:int=10 # images per class
-    preprocess:str='zca' # preprocessing of the task and the experts
+    preprocess:str='zca_kornia' # preprocessing of the task and the experts (MTT: kornia ZCA at IPC 1/10, 'standardize' at IPC 50)
     net:str='convnet' # student network = the experts' network (`models.NETWORKS`)
     net_kwargs:dict=field(default_factory=dict) # e.g. {'width': 32}
     syn_steps:int=30 # N: differentiable student steps per iteration
@@ -41,6 +41,7 @@ class MTTConfig:
     lr_teacher:float=0.01 # initial syn_lr (the experts' lr)
     momentum:float=0.5 # SGD momentum on pixels and syn_lr
     batch_syn:int|None=None # student minibatch; None = the whole set every step
+    batch_order:str='authors' # 'authors': chunks of a fresh permutation taken from the end (a short remainder first); 'stream': always full batches
     augment:str='dsa' # 'dsa' (differentiable, per step) or 'none'
     dsa_strategy:str=DSA_STRATEGY # DSA ops to draw from
     alpha:float=1.0 # fraction of each class that is distilled (SelMatch); 1 = plain MTT
@@ -53,6 +54,7 @@ class MTTConfig:
         for k in ('syn_steps', 'expert_epochs', 'max_start_epoch', 'ipc'):
             if getattr(self, k) < 1: raise ValueError(f'{k}={getattr(self, k)}: must be at least 1.')
         if self.augment not in ('dsa', 'none'): raise ValueError(f"augment={self.augment!r}: use 'dsa' or 'none'.")
+        if self.batch_order not in ('authors', 'stream'): raise ValueError(f"batch_order={self.batch_order!r}: use 'authors' or 'stream'.")
         if n is not None and self.batch_syn is not None and not 1 <= self.batch_syn <= n:
             raise ValueError(f'batch_syn={self.batch_syn} but the set has {n} images; use 1..{n} or None (whole set).')
 
@@ -71,11 +73,15 @@ def partial_mask(labels:torch.Tensor, alpha:float, num_classes:int) -> torch.Ten
 def student_plan(n:int, cfg:MTTConfig, generator:torch.Generator, device) -> list:
     "Per student step: (rows of the set, DSA params or None)."
     bs = n if cfg.batch_syn is None else cfg.batch_syn
-    order, plan = torch.empty(0, dtype=torch.long, device=device), []
+    order, chunks, plan = torch.empty(0, dtype=torch.long, device=device), [], []
     for _ in range(cfg.syn_steps):
-        if len(order) < bs: order = torch.cat([order, torch.randperm(n, generator=generator, device=device)])
-        idx, order = order[:bs], order[bs:]
-        aug = sample_dsa(cfg.dsa_strategy, bs, generator, device) if cfg.augment == 'dsa' else None
+        if cfg.batch_order == 'authors':
+            if not chunks: chunks = list(torch.randperm(n, generator=generator, device=device).split(bs))
+            idx = chunks.pop()
+        else:
+            if len(order) < bs: order = torch.cat([order, torch.randperm(n, generator=generator, device=device)])
+            idx, order = order[:bs], order[bs:]
+        aug = sample_dsa(cfg.dsa_strategy, len(idx), generator, device) if cfg.augment == 'dsa' else None
         plan.append((idx, aug))
     return plan
 
@@ -141,6 +147,9 @@ def distill(task:Task, buffer:Buffer|str|Path, init:SynSet, cfg:MTTConfig, out=N
             eval_every:int=0, eval_kw:dict|None=None, progress:bool=True) -> SynSet:
     "Trajectory matching from `init` against `buffer`'s experts; `cfg.alpha < 1` distils only part of each class."
     if cfg.dataset != task.name: raise ValueError(f'The config is for {cfg.dataset!r} but the task is {task.name!r}.')
+    if cfg.preprocess != task.preprocess.kind:
+        raise ValueError(f'The config asks for {cfg.preprocess!r} preprocessing but the task was prepared with '
+                         f'{task.preprocess.kind!r}; prepare(..., preprocess={cfg.preprocess!r}) or set preprocess.')
     cfg.check()
     buf = buffer if isinstance(buffer, Buffer) else Buffer(buffer, task=task, net=cfg.net, net_kwargs=cfg.net_kwargs)
     check_buffer(buf, cfg)

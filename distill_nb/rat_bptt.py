@@ -21,7 +21,7 @@ from .evaluate import evaluate, soft_cross_entropy
 # %% auto #0
 __all__ = ['PRESETS', 'METHOD_NAMES', 'RatConfig', 'preset', 'preset_eval', 'inner_init', 'inner_update', 'class_rows',
            'sample_inner_batch', 'inner_loss', 'unroll', 'meta_gradient', 'meta_step', 'init_images', 'check_task',
-           'distill', 'boost_dd']
+           'clip_scale', 'distill', 'boost_dd']
 
 # %% ../nbs/10_rat_bptt.ipynb #95a2d3ee
 @dataclass
@@ -42,6 +42,7 @@ class RatConfig:
     inner_lr:float=1e-3 # inner learning rate (not learned)
     inner_momentum:float=0.9 # SGD momentum (inner_opt='sgd')
     inner_wd:float=5e-4 # SGD weight decay (inner_opt='sgd')
+    window_adam:str='higher' # inner Adam's formula: 'higher' = the authors' unroll (torch.optim's formula for the c plain steps, higher 0.2.1's DifferentiableAdam formula for the W window steps) or 'torch' (torch.optim's formula in every step, our previous behaviour)
     batch_per_class:int=10 # synthetic images per class in each inner minibatch
     task_sampler_nc:int|None=None # classes in each inner minibatch (None: all)
     real_batch:int=5000 # real images in the outer loss of each meta-step
@@ -53,6 +54,7 @@ class RatConfig:
     augment:str='flip_rotate' # augmentation of synthetic and real batches
     clip_factor:float=2.0 # clip the pixel gradient to clip_factor x the EMA of its norm
     clip_ema:float=0.9 # decay of that EMA
+    clip_rule:str='authors' # 'authors': update the EMA with this step's norm, then clip to clip_factor x the updated EMA (as the authors, with torch's clip_grad_norm_); 'lagged': clip with the EMA of the previous steps, then update it (our previous rule)
 
     def __post_init__(self):
         checks = [
@@ -60,6 +62,8 @@ class RatConfig:
             (self.resample in ('pass', 'step'), f"resample={self.resample!r}: use 'pass' or 'step'."),
             (self.inner_opt in ('adam', 'sgd'), f"inner_opt={self.inner_opt!r}: use 'adam' or 'sgd'."),
             (self.init in ('noise', 'real'), f"init={self.init!r}: use 'noise' or 'real'."),
+            (self.window_adam in ('higher', 'torch'), f"window_adam={self.window_adam!r}: use 'higher' (the authors' unroll) or 'torch'."),
+            (self.clip_rule in ('authors', 'lagged'), f"clip_rule={self.clip_rule!r}: use 'authors' or 'lagged'."),
             (self.net in NETWORKS, f"net={self.net!r}: known networks are {', '.join(NETWORKS)}."),
             (self.augment in AUGMENTS, f"augment={self.augment!r}: known augmentations are {', '.join(AUGMENTS)}."),
             (self.unroll >= 1 and self.window >= 1, f'unroll={self.unroll} and window={self.window} must both be >= 1.'),
@@ -128,7 +132,9 @@ def inner_init(params:dict, cfg:RatConfig) -> dict:
     zeros = lambda: {k: torch.zeros_like(p) for k, p in params.items()}
     return dict(t=0, m=zeros(), v=zeros()) if cfg.inner_opt == 'adam' else dict(t=0, buf=zeros())
 
-def inner_update(params:dict, grads:dict, state:dict, cfg:RatConfig) -> tuple:
+def inner_update(params:dict, grads:dict, state:dict, cfg:RatConfig,
+                 window:bool=False, # a window (differentiable) step: takes higher's Adam formula when cfg.window_adam='higher'
+                ) -> tuple:
     "One out-of-place step of the inner optimiser; returns `(params, state)`."
     t, lr = state['t'] + 1, cfg.inner_lr
     if cfg.inner_opt == 'sgd':
@@ -137,9 +143,12 @@ def inner_update(params:dict, grads:dict, state:dict, cfg:RatConfig) -> tuple:
     b1, b2, eps = 0.9, 0.999, 1e-8
     m = {k: b1*state['m'][k] + (1 - b1)*g for k, g in grads.items()}
     v = {k: b2*state['v'][k] + (1 - b2)*g*g for k, g in grads.items()}
-    step = lr/(1 - b1**t)
-    new = {k: p - step*m[k]/((v[k]/(1 - b2**t)).clamp_min(1e-30).sqrt() + eps) for k, p in params.items()}
-    return new, dict(t=t, m=m, v=v)
+    # the clamp keeps sqrt's derivative finite where v = 0 (higher masks the gradient there)
+    if window and cfg.window_adam == 'higher':  # higher 0.2.1's DifferentiableAdam
+        step, denom = lr*(1 - b2**t)**0.5/(1 - b1**t), {k: vk.clamp_min(1e-30).sqrt() + eps for k, vk in v.items()}
+    else:  # torch.optim.Adam
+        step, denom = lr/(1 - b1**t), {k: (vk/(1 - b2**t)).clamp_min(1e-30).sqrt() + eps for k, vk in v.items()}
+    return {k: p - step*m[k]/denom[k] for k, p in params.items()}, dict(t=t, m=m, v=v)
 
 # %% ../nbs/10_rat_bptt.ipynb #84e69845
 def class_rows(labels:torch.Tensor, num_classes:int) -> torch.Tensor:
@@ -172,7 +181,7 @@ def unroll(fn, params:dict, buffers:dict, x:torch.Tensor, y:torch.Tensor, plan:l
         elif not diff: params = {k: p.requires_grad_() for k, p in params.items()}
         loss = inner_loss(fn, params, buffers, x if diff else xd, y if diff else yd, idx, aug, generator)
         grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()), create_graph=diff)))
-        if diff: params, state = inner_update(params, grads, state, cfg)
+        if diff: params, state = inner_update(params, grads, state, cfg, window=True)
         else:
             with torch.no_grad(): params, state = inner_update(params, grads, state, cfg)
     return params
@@ -234,6 +243,17 @@ def check_task(task:Task, cfg:RatConfig, ipc_total:int):
     for ok, msg in checks:
         if not ok: raise ValueError(f'RaT-BPTT: {msg}')
     check_input(init_network(cfg.net, task.shape[0], task.num_classes, task.shape[-1], seed=0, **cfg.net_kwargs), task.x_train[:1])
+
+# %% ../nbs/10_rat_bptt.ipynb #5f5a48a3
+def clip_scale(norm:float, # this meta-step's pixel-gradient norm
+               ema:float|None, # EMA of the earlier norms (None at the first meta-step)
+               cfg:RatConfig) -> tuple:
+    "Factor for this step's pixel gradient and the updated norm EMA, `(scale, ema)`, under `cfg.clip_rule`."
+    if cfg.clip_rule == 'authors':  # update the EMA, then clip as torch.nn.utils.clip_grad_norm_
+        ema = norm if ema is None else ema - (1 - cfg.clip_ema)*(ema - norm)
+        return min(1.0, cfg.clip_factor*ema/(norm + 1e-6)), ema
+    ema = norm if ema is None else ema  # 'lagged': clip with the earlier steps' EMA, then update it
+    return min(1.0, cfg.clip_factor*ema/max(norm, 1e-12)), cfg.clip_ema*ema + (1 - cfg.clip_ema)*norm
 
 # %% ../nbs/10_rat_bptt.ipynb #cc32d246
 METHOD_NAMES = {'rat': 'rat-bptt', 'tbptt': 'truncated-bptt', 'bptt': 'bptt'}
@@ -299,8 +319,7 @@ def distill(task:Task, cfg:RatConfig, out=None, prev:SynSet|None=None, beta:floa
             kept = f'the last good checkpoint ({ck.path}) is kept' if ck is not None and ck.path.exists() else 'no checkpoint was written'
             raise FloatingPointError(f'RaT-BPTT: the meta-loss became {float(loss)} (gradient norm {float(norm)}) at meta-step '
                                      f'{step}; stopping, {kept}. Lower outer_lr or inner_lr.')
-        ema = run['ema'] = float(norm) if run['ema'] is None else run['ema']
-        scale = min(1.0, cfg.clip_factor*ema/max(float(norm), 1e-12))
+        scale, run['ema'] = clip_scale(float(norm), run['ema'], cfg)
         for t, g in zip(leaves, grads):
             t.grad = None if g is None else (g*scale if any(t is p for p in pixel) else g)
         opt.step()
@@ -308,7 +327,6 @@ def distill(task:Task, cfg:RatConfig, out=None, prev:SynSet|None=None, beta:floa
             with torch.no_grad():
                 for y in ys:
                     if y.requires_grad: y.clamp_(min=0)
-        run['ema'] = cfg.clip_ema*ema + (1 - cfg.clip_ema)*float(norm)
         run['step'] = step + 1
         for k, v in (('loss', float(loss)), ('grad_norm', float(norm)), ('c', run['c'])): run['trace'][k].append(v)
         if eval_every and run['step'] % eval_every == 0:

@@ -17,7 +17,7 @@ __all__ = ['RAT_PAPER', 'RAT_OTHERS', 'FULL_DATA_PAPER', 'CLAIMS', 'METHOD_NAMES
            'signed', 'md_table', 'rat_main_table', 'rat_intercorrelation_table', 'rat_boost_table',
            'rat_metagrad_table', 'rat_hardness_table', 'sel_main_table', 'sel_window_table', 'sel_coverage_table',
            'sel_ablation_table', 'provenance_line', 'missing_reason', 'find_registry', 'experiment_section',
-           'quickstart_table', 'build_report', 'write_report']
+           'quickstart_table', 'variants_section', 'build_report', 'write_report']
 
 # %% ../nbs/41_report.ipynb #6463617d
 RAT_PAPER = {  # RaT-BPTT (Feng et al., ICLR 2024), ConvNet, test accuracy % (mean, std)
@@ -401,6 +401,11 @@ def quickstart_table(root:Path, link:str='') -> str|None:
     return md_table(['folder', 'dataset', 'IPC', 'steps', 'ConvNet width', 'networks', 'random real (%)', 'full data (%)', 'device',
                      'wall time', 'git'], rows)
 
+def variants_section(reg:dict) -> str|None:
+    "A table of the registry's `variants`: the settings whose defaults follow the authors' code, and the other option."
+    rows = [[f"`{v['setting']}`", f"`{v['default']}`", f"`{v['option']}`", v['what']] for v in reg.get('variants', [])]
+    return md_table(['setting', 'default', 'other option', 'what the default does'], rows) if rows else None
+
 def build_report(root='figures', # the figures folder: NAME/PROFILE/results.json for each experiment
                  profiles=('smoke', 'quick', 'paper'), # profiles to report, in this order
                  out=None, # where the README will be written (image links are relative to it); None: root/README.md
@@ -422,8 +427,11 @@ def build_report(root='figures', # the figures folder: NAME/PROFILE/results.json
              'that each pipeline runs and where effects point; not comparable with the papers); quick = one GPU, CIFAR-10, '
              'minutes per experiment; paper = the papers\' settings. Our CIFAR-10 is a JPEG copy, so expect a small offset against '
              'the papers\' numbers, which are on the original pixels. Accuracies are mean +- std over every evaluation network of '
-             'a row, in %.',
-             '## Status', md_table(['experiment', 'paper', 'what'] + list(profiles),
+             'a row, in %.']
+    if v := variants_section(reg): parts += ['## Defaults that follow the authors\' code', 'Where the authors\' code and their '
+                                             'paper (or an earlier distill_nb) differ, the defaults follow the code and every run '
+                                             'records the choice in its config; `nbs/experiments/registry.yaml` lists them.', v]
+    parts += ['## Status', md_table(['experiment', 'paper', 'what'] + list(profiles),
                                    [[n, e.get('paper', ''), e.get('what', '')] + ['results' if have[n, p] else 'missing' for p in profiles]
                                     for n, e in exps.items()]),
              '## Experiments']

@@ -120,10 +120,13 @@ def window(task:Task, ipc:int, hardness:torch.Tensor, start:int) -> SynSet:
 BETAS = tuple(i/10 for i in range(10))  # the papers' grid, 0..0.9
 
 def window_start(beta:float, ipc:int, class_size:int, param:str='fraction') -> int:
-    "Start of the window for `beta`: round(beta x class_size) ('fraction', the paper) or round(beta x ipc) ('ipc', the code)."
+    "Start of the window for `beta`: int(beta x ipc) ('ipc', the authors' code) or round(beta x class_size) ('fraction', the paper)."
     if param not in ('fraction', 'ipc'): raise ValueError(f"Unknown window parameterisation {param!r}; use 'fraction' or 'ipc'.")
-    if not 0 <= beta < 1: raise ValueError(f'beta={beta}: use 0 <= beta < 1.')
-    return int(math.floor(beta*(class_size if param == 'fraction' else ipc) + 0.5 + 1e-9))
+    if param == 'ipc':
+        if beta < 0: raise ValueError(f'beta={beta}: use beta >= 0 (start = beta x IPC).')
+        return int(beta*ipc)  # exactly the authors' args.ths = int(args.ipc * args.beta)
+    if not 0 <= beta < 1: raise ValueError(f'beta={beta}: use 0 <= beta < 1 (start = beta x class size).')
+    return int(math.floor(beta*class_size + 0.5 + 1e-9))
 
 def window_grid(ipc:int, class_size:int, betas=BETAS, param:str='fraction') -> list:
     "(beta, start) of each beta whose window fits in `class_size`; betas that overflow or repeat a start are dropped (warned)."

@@ -24,10 +24,11 @@ __all__ = ['PRESETS', 'SelMatchConfig', 'preset', 'preset_eval', 'get_hardness',
 @dataclass
 class SelMatchConfig(mtt.MTTConfig):
     "A SelMatch run: trajectory-matching settings plus the selection step (authors' settings in `PRESETS`)."
+    preprocess:str='standardize' # SelMatch's code normalises by mean/std and never whitens
     init:str='window' # 'window' (SelMatch) or 'random' (plain MTT initialisation)
-    score:str='forgetting' # difficulty score: 'forgetting' or 'cscore' (published files), or 'given' (passed in)
+    score:str='cscore' # difficulty score: 'cscore' (authors' CIFAR scripts) or 'forgetting' (published files), or 'given' (passed in)
     beta:float|None=None # window start parameter; None = choose on the validation split
-    beta_param:str='fraction' # start = beta x class size ('fraction', paper) or beta x IPC ('ipc', authors' code)
+    beta_param:str='ipc' # start = beta x IPC ('ipc', the authors' code) or beta x class size ('fraction', the paper's wording)
     betas:tuple=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9) # grid searched when beta is None
     eval_epochs:int=500 # epochs of the SelMatch evaluation protocol for this subset ratio
 
@@ -44,7 +45,7 @@ class SelMatchConfig(mtt.MTTConfig):
 
 # %% ../nbs/22_selmatch.ipynb #fc98b505
 _SHARED = dict(syn_steps=55, expert_epochs=2, max_start_epoch=80, lr_lr=1e-5, lr_teacher=1e-3, batch_syn=125,
-               iterations=10_000, net='convnet_bn', preprocess='zca', augment='dsa')
+               iterations=10_000, net='convnet_bn', preprocess='standardize', augment='dsa', beta_param='ipc')
 _ROWS = {  # dataset: [(ipc, alpha, beta, lr_img, eval epochs)], SPEC.md section 2
     'cifar10': [(250, 0.6, 0.5, 1000, 1000), (500, 0.2, 0.3, 1000, 500), (1000, 0.1, 0.2, 10000, 250), (1500, 0.1, 0.2, 10000, 167)],
     'cifar100': [(25, 0.8, 0.8, 1000, 1000), (50, 0.6, 0.7, 1000, 500), (100, 0.3, 0.6, 1000, 250), (150, 0.2, 0.4, 1000, 167)],
@@ -52,14 +53,16 @@ _ROWS = {  # dataset: [(ipc, alpha, beta, lr_img, eval epochs)], SPEC.md section
 }
 _SHORT = {'tiny-imagenet': 'tiny'}
 PRESETS = {f'{_SHORT.get(d, d)}-ipc{ipc}': dict(_SHARED, dataset=d, ipc=ipc, alpha=a, beta=b, lr_img=float(li), eval_epochs=ep,
+                                                 score='forgetting' if d == 'tiny-imagenet' else 'cscore',
                                                  **(dict(syn_steps=20, net='convnet4') if d == 'tiny-imagenet' else {}),
-                                                 source='SelMatch paper/code settings (SPEC.md section 2)')
+                                                 source="SelMatch authors' scripts (SPEC.md section 2): window start = beta x IPC, "
+                                                        "C-score (forgetting on Tiny), mean/std normalisation, no ZCA")
            for d, rows in _ROWS.items() for ipc, a, b, li, ep in rows}
-PRESETS['digits-smoke'] = dict(dataset='digits', ipc=10, alpha=0.5, beta=None, betas=(0.0, 0.2, 0.4, 0.6), lr_img=100.0,
+PRESETS['digits-smoke'] = dict(dataset='digits', ipc=10, alpha=0.5, beta=None, betas=(0.0, 2.0, 4.0, 6.0), beta_param='ipc', lr_img=100.0,
                                eval_epochs=100, syn_steps=10, expert_epochs=2, max_start_epoch=6, lr_lr=1e-5, lr_teacher=0.01,
                                batch_syn=50, iterations=100, net='convnet_bn', net_kwargs=dict(width=32, depth=2),
                                preprocess='standardize', augment='dsa', score='given',
-                               source='ours: CPU smoke setting on digits (window chosen on validation)')
+                               source='ours: CPU smoke setting on digits (window start = beta x IPC, chosen on validation)')
 
 def preset(name:str, **overrides) -> SelMatchConfig:
     "The config of preset `name`, with fields overridden (None values are ignored)."

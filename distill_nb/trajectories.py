@@ -27,7 +27,7 @@ __all__ = ['BUFFER_FORMAT', 'BUFFER_VERSION', 'ExpertConfig', 'flatten_params', 
 class ExpertConfig:
     "How the experts of a buffer are trained; defaults are SelMatch's CIFAR-10 buffer (SPEC.md section 2)."
     dataset:str='cifar10' # dataset name (must be the task's)
-    preprocess:str='zca' # preprocessing kind (must be the task's: MTT uses 'zca_kornia', SelMatch ZCA too)
+    preprocess:str='standardize' # preprocessing kind (must be the task's): SelMatch's code standardises; MTT uses 'zca_kornia' at IPC 1/10
     net:str='convnet_bn' # expert network, a key of `models.NETWORKS`
     net_kwargs:dict=field(default_factory=dict) # e.g. {'width': 32, 'depth': 2}
     num_experts:int=100 # experts in the buffer (expert i is trained with seed + i)
@@ -258,6 +258,11 @@ class Buffer:
         if c.preprocess != task.preprocess.kind:
             raise ValueError(f'{self.path} holds experts trained on {c.preprocess!r}-preprocessed data but the task uses '
                              f'{task.preprocess.kind!r}: prepare the task with preprocess={c.preprocess!r}.')
+        have, want = self.manifest['task'].get('preprocess_variant'), task.config.get('preprocess_variant')
+        if have != want:
+            raise ValueError(f'{self.path} holds experts trained on {c.preprocess!r} data made by another rule '
+                             f'({have or "an older distill_nb rule"}) than the task\'s ({want}); rebuild the buffer '
+                             '(delete the folder and run `distill-nb buffers` again).')
 
     def __len__(self): return len(self.experts)
     def __repr__(self):

@@ -9,14 +9,14 @@ from distill_nb.trajectories import ExpertConfig, train_buffer
 
 
 def test_mtt_ipc1_beats_its_random_real_initialisation_on_a_cifar10_subset(shared_data, tmp_path):
-    # 300 training images per class (ZCA fitted on them), 50 per class held out for validation
-    task = prepare(load_dataset('cifar10', path=shared_data), 'zca', val_per_class=50, train_per_class=300,
+    # 300 training images per class (MTT's kornia ZCA fitted on them), 50 per class held out for validation
+    task = prepare(load_dataset('cifar10', path=shared_data), 'zca_kornia', val_per_class=50, train_per_class=300,
                    test_per_class=100, seed=0)
     net = dict(net='convnet_bn', net_kwargs=dict(width=32))  # ConvNetBN-3, narrower to fit a 2-core CPU budget
-    buf = train_buffer(task, ExpertConfig(dataset='cifar10', preprocess='zca', num_experts=2, epochs=5, batch_size=256, **net),
+    buf = train_buffer(task, ExpertConfig(dataset='cifar10', preprocess='zca_kornia', num_experts=2, epochs=5, batch_size=256, **net),
                        tmp_path/'buffer', progress=False)
     init = random_synset(task, 1, seed=0)
-    cfg = MTTConfig(dataset='cifar10', ipc=1, preprocess='zca', syn_steps=20, expert_epochs=2, max_start_epoch=2, iterations=100,
+    cfg = MTTConfig(dataset='cifar10', ipc=1, preprocess='zca_kornia', syn_steps=20, expert_epochs=2, max_start_epoch=2, iterations=100,
                     lr_img=100, lr_lr=1e-7, lr_teacher=0.01, **net)  # MTT's CIFAR-10 IPC 1 settings, shorter
     s = distill(task, buf, init, cfg, progress=False)
     loss = torch.tensor(s.meta['trace']['loss'])
