@@ -151,6 +151,8 @@ def sample_dsa_per_image(
 )->list:
     "Draw one DSA op per image, then each op's parameters for its images: `[(rows, params), ...]`."
     ops = strategy.split('_')
+    if unknown := [o for o in ops if o not in _DSA_SAMPLERS]:
+        raise ValueError(f"unknown DSA op(s) {unknown}; known: {', '.join(_DSA_SAMPLERS)}")
     pick = torch.randint(len(ops), (n,), generator=generator, device=device)
     return [(rows, sample_dsa(op, len(rows), generator, device)) for k, op in enumerate(ops)
             if len(rows := (pick == k).nonzero()[:, 0])]

@@ -10,8 +10,9 @@ from pathlib import Path
 import torch
 from fastcore.script import Param, anno_parser
 
-from .core import ArtifactError, SynSet, atomic_write_bytes, atomic_write_json, export_png, export_pt, provenance, resolve_device
-from .data import load_dataset, prepare
+from .core import (ArtifactError, SynSet, atomic_write_bytes, atomic_write_json, check_out_dir, check_out_file, export_png,
+                             export_pt, provenance, resolve_device, set_threads)
+from .data import DATASETS, dataset_info, load_dataset, prepare
 from .evaluate import evaluate, features, full_synset, get_protocol, random_synset, reference_network
 from . import rat_bptt as rb
 from .trajectories import ExpertConfig, train_buffer
@@ -48,8 +49,9 @@ def run(argv:list):
                 print(f'distill-nb {name}: error: {e}', file=sys.stderr)
                 raise SystemExit(2) from None
     usage = '\n'.join(f'  distill-nb {k:<12} {(COMMANDS[k].__doc__ or "").strip()}' for k in sorted(COMMANDS))
-    print(f'usage: distill-nb COMMAND [options]  (COMMAND --help for its options)\n\ncommands:\n{usage}', file=sys.stderr)
-    raise SystemExit(0 if argv[:1] in (['-h'], ['--help']) else 2)
+    asked = argv[:1] in (['-h'], ['--help'])  # help asked for goes to stdout with exit 0; a wrong command to stderr, exit 2
+    print(f'usage: distill-nb COMMAND [options]  (COMMAND --help for its options)\n\ncommands:\n{usage}', file=sys.stdout if asked else sys.stderr)
+    raise SystemExit(0 if asked else 2)
 
 def main():
     "Entry point of the `distill-nb` console script."
@@ -60,8 +62,10 @@ def main():
 def data_info(name:str, # dataset name: cifar10, cifar100, tiny-imagenet, mnist, fashion-mnist, digits
               path:str=None, # folder or .tar.gz holding the data (default: $DISTILL_NB_DATA, else download)
               download:bool=False, # allow torchvision to download the dataset
+              threads:int=None, # CPU threads for torch (default: $OMP_NUM_THREADS, else 1)
              ):
     "Sizes, source and cache path of a dataset."
+    set_threads(threads)
     info = load_dataset(name, path=path, download=download).summary()
     for k, v in info.items(): print(f'{k:>14}: {v}')
     return info
@@ -69,7 +73,7 @@ def data_info(name:str, # dataset name: cifar10, cifar100, tiny-imagenet, mnist,
 # %% ../nbs/09_cli.ipynb #5e537df8
 @command('eval')
 def eval_artifact(artifact:str, # a .synset file written by SynSet.save
-                  protocol:str='rat_bptt', # evaluation protocol: rat_bptt, mtt or selmatch
+                  protocol:str=None, # rat_bptt, mtt or selmatch (default: the protocol recorded in the set, else rat_bptt)
                   k:int=5, # number of fresh networks (seeds 0..k-1)
                   steps:int=None, # override the protocol's step budget
                   epochs:int=None, # override the protocol's epoch budget
@@ -82,16 +86,33 @@ def eval_artifact(artifact:str, # a .synset file written by SynSet.save
                   device:str=None, # cpu, cuda, cuda:N (default: cuda if available)
                   out:str=None, # write the result as JSON here
                   quiet:bool=False, # no progress bar
+                  threads:int=None, # CPU threads for torch (default: $OMP_NUM_THREADS, else 1)
                  ):
     "Train k fresh networks on a saved set and report test accuracy."
+    set_threads(threads)
     dev = resolve_device(device)
-    get_protocol(protocol, steps=steps, epochs=epochs, net=net)  # fail on bad names before loading data
+    if k < 1: raise ValueError(f'--k {k}: train at least 1 network.')
+    for flag, v in (('steps', steps), ('epochs', epochs), ('width', width)):
+        if v is not None and v < 1: raise ValueError(f'--{flag} {v}: must be at least 1.')
+    if split == 'val' and val_per_class < 1:
+        raise ValueError('--split val evaluates on a validation split, but --val-per-class is 0; pass --val-per-class N (e.g. 10).')
+    if out: check_out_file(out, '--out')
     s = SynSet.load(artifact)
     name = dataset or s.meta.get('dataset')
     if name is None: raise ValueError(f'{artifact} does not record its dataset; pass --dataset NAME.')
+    if tuple(s.images.shape[1:]) != tuple(dataset_info(name).shape):
+        raise ValueError(f'{artifact} holds {tuple(s.images.shape[1:])} images but {name} images are {dataset_info(name).shape}: '
+                         'the set was made for another dataset; pass --dataset NAME.')
+    rec = s.meta.get('eval_protocol') or {}
+    name_p = protocol or rec.get('name') or 'rat_bptt'
+    base = dict(rec.get('overrides', {})) if name_p == rec.get('name') else {}
+    given = dict(steps=steps, epochs=epochs, net=net, net_kwargs={**base.get('net_kwargs', {}), 'width': width} if width else None)
+    p = get_protocol(name_p, **{**base, **{k_: v for k_, v in given.items() if v is not None}})  # bad names fail before data loads
     task = prepare(load_dataset(name, path=data), s.preprocess, val_per_class=val_per_class, device=dev)
-    over = dict(steps=steps, epochs=epochs, net=net, net_kwargs={'width': width} if width else None)
-    r = evaluate(s, task, protocol, k=k, split=split, progress=not quiet, **{k_: v for k_, v in over.items() if v is not None})
+    src = 'recorded in the set' if name_p == rec.get('name') else ('given' if protocol else 'default: the set records none')
+    print(f"protocol {p.name} ({src}): {p.net} {p.net_kwargs}, {f'{p.steps} steps' if p.steps else f'{p.epochs} epochs'}, "
+          f"{p.optimizer} lr {p.lr}, augment {p.augment}")
+    r = evaluate(s, task, p, k=k, split=split, progress=not quiet)
     print(f'{Path(artifact).name}: {r}')
     if out: atomic_write_json(out, dict(artifact=str(artifact), **r.to_dict()))
     return r
@@ -109,9 +130,11 @@ def quickstart(dataset:str='digits', # dataset name (digits works offline)
                out:str='runs/quickstart', # output folder
                data:str=None, # folder or .tar.gz holding the data (default: $DISTILL_NB_DATA)
                device:str=None, # cpu, cuda, cuda:N (default: cuda if available)
+               threads:int=None, # CPU threads for torch (default: $OMP_NUM_THREADS, else 1)
               ):
     "Offline first run: random real IPC-k set vs full data on digits, saved and evaluated."
-    t0, dev, out = time.time(), resolve_device(device), Path(out)
+    set_threads(threads)
+    t0, dev, out = time.time(), resolve_device(device), check_out_dir(out, '--out')
     config = dict(dataset=dataset, ipc=ipc, k=k, steps=steps, width=width, preprocess=preprocess,
                   val_per_class=val_per_class, seed=seed, device=str(dev))
     ds = load_dataset(dataset, path=data)
@@ -122,6 +145,7 @@ def quickstart(dataset:str='digits', # dataset name (digits works offline)
     task = prepare(ds, preprocess, val_per_class=val_per_class, seed=seed, device=dev)
     s = random_synset(task, ipc, seed)
     s.meta['config'].update(quickstart=config)
+    s.meta['eval_protocol'] = dict(name='rat_bptt', overrides=dict(steps=steps, net_kwargs={'width': width}))
     s.save(out/'random.synset'); export_png(s, out/'random.png'); export_pt(s, out/'random.pt')
     kw = dict(k=k, steps=steps, net_kwargs={'width': width}, progress=True)
     rows = {f'random IPC {ipc}': evaluate(s, task, 'rat_bptt', **kw), 'full data': evaluate(full_synset(task), task, 'rat_bptt', **kw)}
@@ -134,16 +158,35 @@ def quickstart(dataset:str='digits', # dataset name (digits works offline)
 # %% ../nbs/09_cli.ipynb #c16dfd1d
 _SHORT = {'tiny-imagenet': 'tiny'}
 
+def _check_dataset(dataset:str):
+    "Refuse a dataset name the registry does not know."
+    if dataset not in DATASETS: raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}.")
+
 def _preset_name(dataset:str, ipc:int) -> str:
     "The preset for `dataset` at `ipc` images per class."
+    _check_dataset(dataset)
     name = 'digits-smoke' if dataset == 'digits' else f'{_SHORT.get(dataset, dataset)}-ipc{ipc}'
     if name not in rb.PRESETS:
         raise ValueError(f"No preset for {dataset} IPC {ipc}; name one with --preset (presets: {', '.join(rb.PRESETS)}).")
     return name
 
+def _overrides(name:str, base:dict, given:dict) -> dict:
+    "The flags given (not None); each one that changes preset `name`'s value is logged on stderr."
+    over = {k: v for k, v in given.items() if v is not None}
+    for k, v in over.items():
+        if k in base and base[k] != v: print(f"preset {name}: --{k.replace('_', '-')} {v} overrides its {k}={base[k]!r}", file=sys.stderr)
+    return over
+
+def _named_preset(preset:str, dataset:str|None, presets:dict) -> str:
+    "A preset named with --preset, refusing a --dataset that contradicts it."
+    if preset not in presets: raise ValueError(f"Unknown preset {preset!r}; presets: {', '.join(presets)}.")
+    if dataset is not None and dataset != presets[preset]['dataset']:
+        raise ValueError(f"--dataset {dataset} conflicts with --preset {preset} (a {presets[preset]['dataset']} preset); drop one of them.")
+    return preset
+
 @command('rat-bptt')
-def rat_bptt(dataset:str='cifar10', # dataset name (with --ipc, picks the preset)
-             ipc:int=10, # synthetic images per class
+def rat_bptt(dataset:str=None, # dataset name (with --ipc, picks the preset; default cifar10)
+             ipc:int=None, # synthetic images per class (picks the preset with --dataset, default 10; with --preset, overrides it)
              preset:str=None, # preset name (default: from --dataset and --ipc)
              steps:int=None, # meta-steps (default: the preset's)
              unroll:int=None, # T (inner steps)
@@ -167,17 +210,20 @@ def rat_bptt(dataset:str='cifar10', # dataset name (with --ipc, picks the preset
              data:str=None, # folder or .tar.gz holding the data (default: $DISTILL_NB_DATA)
              device:str=None, # cpu, cuda, cuda:N (default: cuda if available)
              quiet:bool=False, # no progress bar
+             threads:int=None, # CPU threads for torch (default: $OMP_NUM_THREADS, else 1)
             ):
     "Distil a set with RaT-BPTT (presets for the paper's settings), checkpointed and evaluated."
+    set_threads(threads)
     t0, dev = time.time(), resolve_device(device)
-    name = preset or _preset_name(dataset, ipc)
-    over = dict(steps=steps, unroll=unroll, window=window, mode=mode, outer_lr=outer_lr, real_batch=real_batch,
-                outer_chunk=outer_chunk, init=init, window_adam=window_adam, clip_rule=clip_rule, seed=seed, ipc=None if preset else ipc)
-    cfg = rb.preset(name, **over)
-    if width: cfg = rb.preset(name, **over, net_kwargs={**cfg.net_kwargs, 'width': width})
+    name = _named_preset(preset, dataset, rb.PRESETS) if preset else _preset_name(dataset or 'cifar10', ipc or 10)
+    base = dataclasses.asdict(rb.preset(name))
+    given = dict(steps=steps, unroll=unroll, window=window, mode=mode, outer_lr=outer_lr, real_batch=real_batch, outer_chunk=outer_chunk,
+                 init=init, window_adam=window_adam, clip_rule=clip_rule, seed=seed, ipc=ipc,
+                 net_kwargs={**base['net_kwargs'], 'width': width} if width else None)
+    cfg = rb.preset(name, **_overrides(name, base, given))
     ekw = {**rb.preset_eval(name, cfg), **({'steps': eval_steps} if eval_steps else {})}
     get_protocol('rat_bptt', **ekw)  # fail on a bad evaluation setting before loading data
-    out = Path(out or f'runs/rat-bptt/{name}-s{seed}')
+    out = check_out_dir(out or f'runs/rat-bptt/{name}-s{seed}', '--out')
     try: ds = load_dataset(cfg.dataset, path=data, download=False)
     except FileNotFoundError as e:
         raise ValueError(f'preset {name} needs the {cfg.dataset} dataset, which is not available here ({e}); '
@@ -186,6 +232,8 @@ def rat_bptt(dataset:str='cifar10', # dataset name (with --ipc, picks the preset
     task = prepare(ds, cfg.preprocess, val_per_class=vpc, seed=seed, device=dev)
     s = rb.distill(task, cfg, out=out, eval_every=eval_every, eval_kw=dict(k=eval_k, **ekw),
                    checkpoint_every=checkpoint_every, progress=not quiet)
+    s.meta['eval_protocol'] = dict(name='rat_bptt', overrides=ekw)  # `distill-nb eval` uses it by default
+    s.save(out/'synset.synset')
     r = evaluate(s, task, 'rat_bptt', k=k, progress=not quiet, **ekw)
     export_png(s, out/'synset.png')
     atomic_write_json(out/'results.json', dict(preset=name, config=s.meta['config'], test=r.to_dict(), meta_steps=s.meta['steps'],
@@ -221,13 +269,16 @@ def buffers(dataset:str='cifar10', # dataset name
             data:str=None, # folder or .tar.gz holding the data (default: $DISTILL_NB_DATA)
             device:str=None, # cpu, cuda, cuda:N (default: cuda if available)
             quiet:bool=False, # no progress bar
+            threads:int=None, # CPU threads for torch (default: $OMP_NUM_THREADS, else 1)
            ):
     "Train expert trajectories for MTT / SelMatch (resumable)."
+    set_threads(threads)
+    _check_dataset(dataset)
     dev = resolve_device(device)
     nk = {k: v for k, v in dict(width=width, depth=depth).items() if v is not None}
     cfg = ExpertConfig(dataset=dataset, preprocess=preprocess, net=net, net_kwargs=nk, num_experts=experts, epochs=epochs, lr=lr,
                        batch_size=batch_size, augment=augment, parallel=parallel, seed=seed)
-    out = Path(out or f'runs/buffers/{dataset}-{net}')
+    out = check_out_dir(out or f'runs/buffers/{dataset}-{net}', '--out')
     buf = train_buffer(_task(dataset, preprocess, val_per_class, data, dev), cfg, out, progress=not quiet)
     print(f'{out}: {len(buf)} experts x {buf.epochs} epochs, {buf.num_params} parameters each')
     return buf
@@ -267,11 +318,14 @@ def select_cmd(method:str='window', # random, herding, kcenter, hardest, easiest
                data:str=None, # folder or .tar.gz holding the data (default: $DISTILL_NB_DATA)
                device:str=None, # cpu, cuda, cuda:N
                quiet:bool=False, # no progress bars
+               threads:int=None, # CPU threads for torch (default: $OMP_NUM_THREADS, else 1)
               ):
     "Select real images per class (random, herding, k-center, by score, or a difficulty window) and evaluate them."
+    set_threads(threads)
     t0, dev = time.time(), resolve_device(device)
+    _check_dataset(dataset)
     if method not in SELECTORS: raise ValueError(f"Unknown selection method {method!r}; known: {', '.join(SELECTORS)}.")
-    out = Path(out or f'runs/select/{dataset}-{method}-ipc{ipc}')
+    out = check_out_dir(out or f'runs/select/{dataset}-{method}-ipc{ipc}', '--out')
     task = _task(dataset, preprocess, val_per_class, data, dev)
     small = task.shape[-1] < 16
     ev = dict(epochs=eval_epochs or 500, **({'net': eval_net} if eval_net else {}),
@@ -289,7 +343,8 @@ def select_cmd(method:str='window', # random, herding, kcenter, hardest, easiest
             beta = search['best_beta']
         start = window_start(beta, ipc, smallest, beta_param)
     s = select(task, method, ipc, hardness=h, feats=feats, start=start, seed=seed)
-    s.meta.update(window=search, beta=beta, beta_param=beta_param, score=score if h is not None else None)
+    s.meta.update(window=search, beta=beta, beta_param=beta_param, score=score if h is not None else None,
+                  eval_protocol=dict(name='selmatch', overrides=ev))
     s.save(out/'synset.synset'); export_png(s, out/'synset.png')
     r = evaluate(s, task, 'selmatch', k=k, progress=not quiet, **ev) if k else None
     atomic_write_json(out/'results.json', dict(method=method, dataset=dataset, ipc=ipc, start=start, beta=beta, window=search,
@@ -300,7 +355,7 @@ def select_cmd(method:str='window', # random, herding, kcenter, hardest, easiest
 
 # %% ../nbs/09_cli.ipynb #644dcaae
 @command('selmatch')
-def selmatch_cmd(dataset:str='cifar10', # dataset name (with --ipc, picks the preset)
+def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset; default cifar10)
                  ipc:int=None, # images per class (default: 500, or the digits-smoke preset's 10)
                  preset:str=None, # preset name (default: from --dataset and --ipc; digits: digits-smoke)
                  buffer:str=None, # expert buffer folder (default: runs/buffers/DATASET-NET, from `distill-nb buffers`)
@@ -331,29 +386,43 @@ def selmatch_cmd(dataset:str='cifar10', # dataset name (with --ipc, picks the pr
                  data:str=None, # folder or .tar.gz holding the data (default: $DISTILL_NB_DATA)
                  device:str=None, # cpu, cuda, cuda:N
                  quiet:bool=False, # no progress bars
+                 threads:int=None, # CPU threads for torch (default: $OMP_NUM_THREADS, else 1)
                 ):
     "SelMatch: difficulty window + partial trajectory matching (presets for the paper's table), checkpointed and evaluated."
+    set_threads(threads)
     t0, dev = time.time(), resolve_device(device)
-    name = preset or ('digits-smoke' if dataset == 'digits' else f'{_SHORT.get(dataset, dataset)}-ipc{ipc or 500}')
-    if name not in sm.PRESETS: raise ValueError(f"No SelMatch preset {name!r}; name one with --preset (presets: {', '.join(sm.PRESETS)}).")
-    over = dict(alpha=alpha, beta=beta, beta_param=beta_param, init=init, iterations=iterations, syn_steps=syn_steps,
-                batch_syn=batch_syn, batch_order=batch_order, lr_img=lr_img, max_start_epoch=max_start_epoch, eval_epochs=eval_epochs, seed=seed,
-                recompute=recompute or None, ipc=ipc if preset is None and dataset == 'digits' else None)
-    cfg = sm.preset(name, **over)
-    if width or depth:
-        cfg = dataclasses.replace(cfg, net_kwargs={**cfg.net_kwargs, **{k_: v for k_, v in dict(width=width, depth=depth).items() if v}})
+    if preset: name = _named_preset(preset, dataset, sm.PRESETS)
+    else:
+        _check_dataset(dataset or 'cifar10')
+        name = 'digits-smoke' if dataset == 'digits' else f"{_SHORT.get(dataset or 'cifar10', dataset or 'cifar10')}-ipc{ipc or 500}"
+        if name not in sm.PRESETS: raise ValueError(f"No SelMatch preset {name!r}; name one with --preset (presets: {', '.join(sm.PRESETS)}).")
+    base = dataclasses.asdict(sm.preset(name))
+    given = dict(alpha=alpha, beta=beta, beta_param=beta_param, init=init, iterations=iterations, syn_steps=syn_steps,
+                 batch_syn=batch_syn, batch_order=batch_order, lr_img=lr_img, max_start_epoch=max_start_epoch, eval_epochs=eval_epochs,
+                 seed=seed, recompute=recompute or None, ipc=ipc,
+                 net_kwargs={**base['net_kwargs'], **{k_: v for k_, v in dict(width=width, depth=depth).items() if v}} if width or depth else None)
+    cfg = sm.preset(name, **_overrides(name, base, given))
+    cfg.check()  # settings first, before any path is looked at
     score = score or ('computed' if cfg.score == 'given' else cfg.score)
     cfg = dataclasses.replace(cfg, score='given' if score == 'computed' else score)
     ev = {**sm.preset_eval(cfg), **({'net': eval_net} if eval_net else {})}
     get_protocol('selmatch', **ev)
-    out = Path(out or f'runs/selmatch/{name}-s{seed}')
-    task = _task(cfg.dataset, cfg.preprocess, val_per_class, data, dev)
+    out = check_out_dir(out or f'runs/selmatch/{name}-s{seed}', '--out')
     buffer = Path(buffer or f'runs/buffers/{cfg.dataset}-{cfg.net}')
-    sm.check(task, cfg, buffer, torch.zeros(len(task.y_train)) if cfg.score == 'given' else None, data and Path(data))  # before scores
+    task = _task(cfg.dataset, cfg.preprocess, val_per_class, data, dev)
+    try: sm.check(task, cfg, buffer, torch.zeros(len(task.y_train)) if cfg.score == 'given' else None, data and Path(data))  # before scores
+    except FileNotFoundError:
+        if buffer.is_dir(): raise
+        flags = ''.join(f' --{k_} {v}' for k_, v in cfg.net_kwargs.items()) + (f' --val-per-class {val_per_class}' if val_per_class is not None else '')
+        raise ValueError(f'No expert buffer at {buffer}; build one that fits this run with `distill-nb buffers --dataset {cfg.dataset} '
+                         f'--net {cfg.net}{flags} --preprocess {cfg.preprocess} --epochs {cfg.max_start_epoch + cfg.expert_epochs}'
+                         f"{f' --data {data}' if data else ''} --out {buffer}` (then rerun this command).") from None
     h = _hardness(task, score, out, score_runs, score_epochs, None, data, quiet)
     wk = dict(k=2, epochs=max(ev['epochs']//10, 1))
     s = sm.selmatch(task, cfg, buffer, hardness=h, out=out, window_kw=wk, checkpoint_every=checkpoint_every,
                     eval_every=eval_every, eval_kw=dict(k=2, **ev), progress=not quiet)
+    s.meta['eval_protocol'] = dict(name='selmatch', overrides=ev)  # `distill-nb eval` uses it by default
+    s.save(out/'synset.synset')
     r = evaluate(s, task, 'selmatch', k=k, progress=not quiet, **ev) if k else None
     export_png(s, out/'synset.png')
     atomic_write_json(out/'results.json', dict(preset=name, config=dataclasses.asdict(cfg), score=score, window=s.meta.get('window'),
@@ -379,9 +448,12 @@ def reproduce_cmd(profile:str='smoke', # smoke (CPU), quick (one GPU) or paper; 
                   force:bool=False, # rerun even when results for this config exist, and replace results of a different config
                   timeout:int=None, # seconds per notebook (default: none)
                   no_report:bool=False, # do not rebuild OUT/README.md afterwards
+                  threads:int=None, # CPU threads of each notebook (its `threads` parameter; default: the profile's)
                  ):
     "Regenerate the experiments' results and figures with papermill (profiles smoke / quick / paper)."
-    recs = rp.reproduce(profile, only, rp.parse_sets(set), out, device, jobs, kernel, force, extra=profiles, timeout=timeout)
+    if out: check_out_dir(out, '--out')
+    sets = {**({'threads': threads} if threads is not None else {}), **rp.parse_sets(set)}
+    recs = rp.reproduce(profile, only, sets, out, device, jobs, kernel, force, extra=profiles, timeout=timeout)
     print(rp.summary(recs))
     if not no_report: print(f'wrote {write_report(out or rp.find_root()/"figures", registry=rp.find_root()/rp.REGISTRY)}')
     failed = [r['name'] for r in recs if r['status'] == 'failed']

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #9d6e40ba
 from __future__ import annotations
-import hashlib, io, json, os, platform, random, subprocess, tempfile, time
+import hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,18 +13,24 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'atomic_write_bytes', 'atomic_write_json', 'git_sha',
-           'provenance', 'resolve_device', 'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset',
-           'load_synset', 'synset_grid', 'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states',
-           'Checkpointer']
+__all__ = ['SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'atomic_write_bytes', 'atomic_write_json',
+           'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty', 'provenance', 'resolve_device', 'set_threads',
+           'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset', 'load_synset', 'synset_grid',
+           'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states', 'Checkpointer']
 
 # %% ../nbs/00_core.ipynb #f3e7c7c6
+def _umask() -> int:
+    "The process umask (read by setting it and putting it back)."
+    m = os.umask(0o022); os.umask(m)
+    return m
+
 def atomic_write_bytes(path, data:bytes):
     "Write `data` to `path` so a crash leaves either the old file or the new one, never a mix."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # as open() would create it
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
@@ -40,6 +46,32 @@ def atomic_write_json(path, obj, indent=2):
     "Atomically write `obj` as JSON (sorted keys, so identical configs give identical files)."
     return atomic_write_bytes(path, (json.dumps(obj, indent=indent, sort_keys=True, default=str) + '\n').encode())
 
+# %% ../nbs/00_core.ipynb #2a504bc3
+def _probe(folder:Path, what:str):
+    "Create `folder` and write and remove a probe file in it, or raise a one-line ValueError."
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.distill_nb-probe-')
+        os.close(fd); os.unlink(tmp)
+    except FileExistsError: raise ValueError(f'{what} {folder} cannot be created: a file is in the way; choose another path.') from None
+    except NotADirectoryError: raise ValueError(f'{what} {folder} cannot be created: part of the path is a file; choose another path.') from None
+    except PermissionError: raise ValueError(f'{what} {folder} is not writable (permission denied); choose another path.') from None
+    except OSError as e: raise ValueError(f'{what} {folder} is not writable ({e.strerror}); choose another path.') from None
+
+def check_out_dir(path, what:str='output folder') -> Path:
+    "Make sure `path` is (or can become) a writable folder; return it."
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise ValueError(f'{what} {path} is a file, not a folder; choose a folder.')
+    _probe(path, what)
+    return path
+
+def check_out_file(path, what:str='output file') -> Path:
+    "Make sure a file can be written at `path` (not a folder; its folder writable); return it."
+    path = Path(path)
+    if path.is_dir(): raise ValueError(f'{what} {path} is a folder; give a file name (e.g. {path/"results.json"}).')
+    _probe(path.parent, f'the folder of {what}')
+    return path
+
 # %% ../nbs/00_core.ipynb #867352ce
 def git_sha(path=None) -> str|None:
     "The git commit of the repository containing `path` (default: this package), or None."
@@ -51,12 +83,23 @@ def git_sha(path=None) -> str|None:
     except (OSError, subprocess.SubprocessError): return None
     return out.stdout.strip() or None if out.returncode == 0 else None
 
+def git_dirty(path=None) -> bool|None:
+    "Whether the repository containing `path` (default: this package) has uncommitted changes to tracked files; None outside git."
+    import distill_nb
+    path = Path(path or distill_nb.__file__).resolve()
+    try:
+        out = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=path if path.is_dir() else path.parent,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError): return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
 # %% ../nbs/00_core.ipynb #75510150
 def provenance(device=None) -> dict:
-    "Where a result came from: git sha, versions, host and device."
+    "Where a result came from: git sha (and whether the tree was dirty), versions, host, device, CPU threads and command line."
     import distill_nb
     dev = torch.device(device) if device is not None else None
-    return dict(git_sha=git_sha(), distill_nb=distill_nb.__version__, torch=torch.__version__, numpy=np.__version__,
+    return dict(git_sha=git_sha(), git_dirty=git_dirty(), threads=torch.get_num_threads(), argv=list(sys.argv),
+                distill_nb=distill_nb.__version__, torch=torch.__version__, numpy=np.__version__,
                 python=platform.python_version(), host=platform.node(), platform=platform.platform(),
                 device=str(dev) if dev else None,
                 gpu=torch.cuda.get_device_name(dev) if dev is not None and dev.type == 'cuda' else None,
@@ -79,6 +122,16 @@ def resolve_device(device=None) -> torch.device:
     elif dev.type not in ('cpu', 'cuda', 'mps'):
         raise ValueError(f"Unsupported device {device!r}: use 'cpu', 'cuda', 'cuda:N' or 'mps'.")
     return dev
+
+# %% ../nbs/00_core.ipynb #41ac55d5
+def set_threads(n:int|None=None) -> int:
+    "Set torch's CPU threads to `n`, else $OMP_NUM_THREADS, else 1; return the number set."
+    if n is None: n = os.environ.get('OMP_NUM_THREADS') or 1
+    try: n = int(n)
+    except ValueError: raise ValueError(f'threads={n!r}: give a whole number >= 1 (check $OMP_NUM_THREADS).') from None
+    if n < 1: raise ValueError(f'threads={n}: use 1 or more CPU threads.')
+    torch.set_num_threads(n)
+    return n
 
 # %% ../nbs/00_core.ipynb #54d4f410
 @dataclass
@@ -122,7 +175,7 @@ class Preprocess:
     def from_state(cls, s:dict): return cls(**s)
 
 # %% ../nbs/00_core.ipynb #64f76161
-SYNSET_FORMAT, SYNSET_VERSION = 'distill_nb.synset', 1
+SYNSET_FORMAT, SYNSET_VERSION = 'distill_nb.synset', 2  # 2: the whitening inverse is derived on load; 1 still loads
 _MAGIC = b'DISTILLNB-SYNSET\n'
 
 class ArtifactError(ValueError):
@@ -192,7 +245,7 @@ def _pack(payload:dict, fmt:str, version:int) -> bytes:
     header = json.dumps(dict(format=fmt, version=version, nbytes=len(data), sha256=hashlib.sha256(data).hexdigest()))
     return _MAGIC + header.encode() + b'\n' + data
 
-def _unpack(path, fmt:str, version:int, weights_only:bool=True) -> dict:
+def _unpack(path, fmt:str, version:int|tuple, weights_only:bool=True) -> dict:
     path = Path(path)
     if not path.exists(): raise ArtifactError(f'{path}: no such file.')
     raw = path.read_bytes()
@@ -202,7 +255,7 @@ def _unpack(path, fmt:str, version:int, weights_only:bool=True) -> dict:
     try: header = json.loads(head)
     except json.JSONDecodeError: raise ArtifactError(f'{path}: corrupt header; the file is damaged, re-create it.') from None
     if header.get('format') != fmt: raise ArtifactError(f"{path}: holds a {header.get('format')!r}, not a {fmt!r}.")
-    if header.get('version') != version:
+    if header.get('version') not in (version if isinstance(version, tuple) else (version,)):
         raise ArtifactError(f"{path}: format version {header.get('version')} but this distill_nb reads version {version}; "
                             "use the distill_nb version that wrote it (see its header) or re-create the file.")
     if len(data) != header['nbytes']:
@@ -213,16 +266,20 @@ def _unpack(path, fmt:str, version:int, weights_only:bool=True) -> dict:
 
 # %% ../nbs/00_core.ipynb #7f58c867
 def save_synset(s:SynSet, path) -> Path:
-    "Atomically save `s` to `path` (a `.synset` file)."
+    "Atomically save `s` to `path` (a `.synset` file); a whitening matrix is stored once, its inverse is derived on load."
+    pp = s.preprocess.state()
+    if pp['W'] is not None: pp['W_inv'] = None  # a CIFAR ZCA pair is 2 x 37.7 MB: keep W, invert it on load
     payload = dict(images=s.images.detach().cpu(), labels=s.labels.detach().cpu(), num_classes=s.num_classes,
-                   preprocess=s.preprocess.state(), lr=s.lr,
+                   preprocess=pp, lr=s.lr,
                    distilled=None if s.distilled is None else s.distilled.cpu(), meta=json.dumps(s.meta, default=str))
     return atomic_write_bytes(path, _pack(payload, SYNSET_FORMAT, SYNSET_VERSION))
 
 def load_synset(path, device='cpu') -> SynSet:
     "Load a `SynSet`, refusing a missing, corrupt, truncated or incompatible file with a clear error."
-    p = _unpack(path, SYNSET_FORMAT, SYNSET_VERSION)
-    s = SynSet(p['images'], p['labels'], p['num_classes'], Preprocess.from_state(p['preprocess']), p['lr'],
+    p = _unpack(path, SYNSET_FORMAT, (1, SYNSET_VERSION))
+    pp = p['preprocess']
+    if pp['W'] is not None and pp['W_inv'] is None: pp['W_inv'] = torch.linalg.inv(pp['W'].double()).float()
+    s = SynSet(p['images'], p['labels'], p['num_classes'], Preprocess.from_state(pp), p['lr'],
                p['distilled'], json.loads(p['meta']))
     return s.to(device)
 

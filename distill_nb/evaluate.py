@@ -43,6 +43,8 @@ class Protocol:
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
             raise ValueError(f'Protocol {self.name!r}: give exactly one budget, steps or epochs (got steps={self.steps}, epochs={self.epochs}).')
+        if (self.steps if self.steps is not None else self.epochs) < 1:
+            raise ValueError(f'Protocol {self.name!r}: a budget of steps={self.steps}, epochs={self.epochs} trains nothing; use at least 1.')
         if self.net not in NETWORKS: raise ValueError(f"Unknown network {self.net!r}; known networks: {', '.join(NETWORKS)}.")
         if self.augment not in AUGMENTS: raise ValueError(f"Unknown augmentation {self.augment!r}; known: {', '.join(AUGMENTS)}.")
         if self.optimizer not in ('adam', 'sgd'): raise ValueError(f"Unknown optimizer {self.optimizer!r}; use 'adam' or 'sgd'.")
@@ -172,8 +174,8 @@ class EvalResult:
 
 # %% ../nbs/04_evaluate.ipynb #ef7c8b11
 def same_preprocess(a:Preprocess, b:Preprocess) -> bool:
-    "Whether two preprocessings map pixels to the same model space."
-    for u, v in zip(a.state().values(), b.state().values()):
+    "Whether two preprocessings map pixels to the same model space (the forward map; `W_inv` is derived from `W`)."
+    for u, v in ((a.state()[k], b.state()[k]) for k in ('kind', 'mean', 'std', 'W', 'per_image')):
         if torch.is_tensor(u) or torch.is_tensor(v):
             if not (torch.is_tensor(u) and torch.is_tensor(v) and u.shape == v.shape and torch.allclose(u.cpu(), v.cpu(), atol=1e-6)):
                 return False
@@ -198,9 +200,11 @@ def evaluate(s:SynSet, task:Task, protocol:Protocol|str='rat_bptt', k:int=5, see
     "Train `k` fresh networks on `s` under `protocol` and test them on `task`'s `split` ('test' or 'val')."
     p = get_protocol(protocol, **overrides) if isinstance(protocol, str) else dataclasses.replace(protocol, **overrides)
     seeds = list(range(k)) if seeds is None else list(seeds)
+    if not seeds: raise ValueError(f'k={k}: evaluate at least one network (k >= 1).')
     x_eval, y_eval = task.split(split)
+    if not len(y_eval): raise ValueError(f"split={split!r}: task {task.name!r} has no {split} images; prepare(..., val_per_class=N) for 'val'.")
     check_set(s, task)
-    if p.augment == 'combined' and s.distilled is None:
+    if p.augment in ('combined', 'combined_batch') and s.distilled is None:
         raise ValueError("Protocol augment 'combined' needs SynSet.distilled (which images were distilled); "
                          "use augment='crop_flip' or 'dsa' for a set without it.")
     s = s.to(task.device)

@@ -333,7 +333,7 @@ def distill(task:Task, cfg:RatConfig, out=None, prev:SynSet|None=None, beta:floa
             r = evaluate(result(run['step']), task, 'rat_bptt', split='val', **(eval_kw or {}))
             run['evals'].append(dict(step=run['step'], val=r.mean, val_std=r.std))
             bar.write(f"meta-step {run['step']}: validation accuracy {r}")
-        bar.set_postfix(loss=f'{float(loss):.3f}', c=run['c'])
+        bar.set_postfix(loss=f'{float(loss):.3f}', window_start=run['c'])  # c: where the W differentiable steps begin
         if ck is not None: ck.maybe_save(run['step'], snapshot)
     s = result(run['step'])
     if out is not None:

@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the local data lives and a small CPU budget."""
+"""Shared test fixtures: where the local data lives and one CPU thread per test."""
 import os
 from pathlib import Path
 
@@ -18,5 +18,6 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def two_threads():
-    torch.set_num_threads(2)
+def one_thread():
+    "One CPU thread per test, as the CLI's default: small networks run fastest so, and a busy machine does not make them spin-wait."
+    torch.set_num_threads(1)

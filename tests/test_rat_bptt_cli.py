@@ -1,8 +1,10 @@
 """`distill-nb rat-bptt` end to end: a SIGKILLed run resumes to the uninterrupted result; bad input fails fast."""
 import json, signal, subprocess, time
 
+import pytest
 import torch
 
+from distill_nb.cli import run
 from distill_nb.core import Checkpointer, SynSet
 
 ARGS = ['distill-nb', 'rat-bptt', '--dataset', 'digits', '--ipc', '1', '--steps', '40', '--checkpoint-every', '5',
@@ -29,14 +31,16 @@ def test_killed_rat_bptt_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert res['meta_steps'] == 40 and res['config']['rat']['seed'] == 0 and res['provenance']['torch']
 
 
-def test_rat_bptt_bad_input_fails_before_work(tmp_path):
+def test_rat_bptt_bad_input_fails_before_work(tmp_path, capsys):
     cases = [(('--window', '300'), 'larger than the unroll'),
              (('--dataset', 'cifar100', '--data', str(tmp_path)), 'needs the cifar100 dataset'),
              (('--ipc', '7'), 'No preset for cifar10 IPC 7'),
              (('--dataset', 'digits', '--ipc', '500', '--out', str(tmp_path/'x')), 'smallest class'),
-             (('--preset', 'cifar10-ipc10', '--mode', 'sometimes'), "mode='sometimes'")]
-    for args, msg in cases:
+             (('--preset', 'cifar10-ipc10', '--mode', 'sometimes'), "mode='sometimes'"),
+             (('--dataset', 'cifar11'), "unknown dataset 'cifar11'")]
+    for args, msg in cases:  # in this process: each case fails before any work
         t = time.time()
-        r = subprocess.run(['distill-nb', 'rat-bptt', *args], capture_output=True, text=True, timeout=120)
-        assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
+        with pytest.raises(SystemExit) as e: run(['rat-bptt', *args])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and msg in err and 'Traceback' not in err, (args, err)
         assert time.time() - t < 60, (args, 'took too long to fail')

@@ -2,8 +2,10 @@
 import json, signal, subprocess, time
 
 import numpy as np
+import pytest
 import torch
 
+from distill_nb.cli import run
 from distill_nb.core import Checkpointer, SynSet
 
 BUFFER = ['distill-nb', 'buffers', '--dataset', 'digits', '--experts', '4', '--epochs', '8', '--width', '32', '--depth', '2',
@@ -56,14 +58,14 @@ def test_killed_selmatch_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert res['iterations'] == 30 and res['distilled'] == 50 and res['provenance']['torch']
 
 
-def test_selmatch_bad_input_fails_before_work(tmp_path):
+def test_selmatch_bad_input_fails_before_work(tmp_path, capsys):
     cases = [(('--alpha', '1.5'), 'must be in [0, 1]'),
-             (('--beta', '0.95'), 'does not fit in a class'),
-             (('--buffer', str(tmp_path/'missing')), 'distill-nb buffers'),
+             (('--beta', '20'), 'does not fit in a class'),  # start = int(20 x IPC 10) = 200 ranks: past a digits class
+             (('--buffer', str(tmp_path/'missing')), 'distill-nb buffers --dataset digits --net convnet_bn --width 32 --depth 2'),
              (('--score', 'cscore'), "No published scores exist for 'digits'")]
-    for args, msg in cases:
+    for args, msg in cases:  # in this process: each case fails before any work
         t = time.time()
-        r = subprocess.run(['distill-nb', 'selmatch', '--dataset', 'digits', '--out', str(tmp_path/'x'), *args],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
+        with pytest.raises(SystemExit) as e: run(['selmatch', '--dataset', 'digits', '--out', str(tmp_path/'x'), *args])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and msg in err and 'Traceback' not in err, (args, err)
         assert time.time() - t < 60, (args, 'took too long to fail')
