@@ -84,11 +84,12 @@ def git_sha(path=None) -> str|None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 def git_dirty(path=None) -> bool|None:
-    "Whether the repository containing `path` (default: this package) has uncommitted changes to tracked files; None outside git."
+    "Whether the repository containing `path` (default: this package) has uncommitted changes to tracked files outside `figures/` (results); None outside git."
     import distill_nb
     path = Path(path or distill_nb.__file__).resolve()
     try:
-        out = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=path if path.is_dir() else path.parent,
+        out = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)figures'],
+                             cwd=path if path.is_dir() else path.parent,
                              capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError): return None
     return bool(out.stdout.strip()) if out.returncode == 0 else None
