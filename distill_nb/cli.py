@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from fastcore.script import Param, anno_parser
 
-from .core import (ArtifactError, SynSet, atomic_write_bytes, atomic_write_json, check_out_dir, check_out_file, export_png,
-                             export_pt, provenance, resolve_device, set_threads)
+from .core import (ArtifactError, SynSet, atomic_write_bytes, atomic_write_json, check_out_dir, check_out_file,
+    export_png, export_pt, provenance, resolve_device, set_threads)
 from .data import DATASETS, dataset_info, load_dataset, prepare
 from .evaluate import evaluate, features, full_synset, get_protocol, random_synset, reference_network
 from . import rat_bptt as rb

@@ -60,12 +60,12 @@ class MTTConfig:
 
 # %% ../nbs/21_mtt.ipynb #136a8460
 def partial_mask(labels:torch.Tensor, alpha:float, num_classes:int) -> torch.Tensor:
-    "Bool (N,): True for the rows to distil, the last round(alpha n_c) of each class in stored order."
+    "Bool (N,): True for the rows to distil, the last int(alpha n_c) of each class in stored order (SelMatch's cpc)."
     if not 0 <= alpha <= 1: raise ValueError(f'alpha={alpha}: the distilled fraction must be in [0, 1] (1 = plain MTT).')
     mask = torch.zeros(len(labels), dtype=torch.bool, device=labels.device)
     for c in range(num_classes):
         rows = (labels == c).nonzero()[:, 0]
-        k = round(alpha*len(rows))
+        k = int(alpha*len(rows))  # the authors' cpc = int(ipc * alpha)
         if k: mask[rows[len(rows) - k:]] = True
     return mask
 
