@@ -6,10 +6,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from distill_nb.core import Preprocess, SynSet, atomic_write_json, provenance, resolve_device
+from distill_nb.core import Preprocess, SynSet, atomic_write_json, flush_denormal, provenance, resolve_device
 from distill_nb.data import Task
-from distill_nb.models import functional, init_network
-from distill_nb.mtt import MTTConfig, distill, matching_grad, partial_mask, student_plan
+from distill_nb.mtt import MTTConfig, MTTRun, distill
 from distill_nb.trajectories import Buffer, ExpertConfig, expert_file, train_buffer
 
 MIB, GIB = 2**20, 2**30
@@ -122,36 +121,16 @@ def build_buffers(a, root:Path) -> dict:
     return out
 
 def mtt_loop(task:Task, buf:Buffer, init:SynSet, cfg:MTTConfig):
-    "The state and per-iteration body of `mtt.distill`, cut into phases: returns step(clock), one iteration."
-    dev = task.device
-    net = init_network(cfg.net, task.shape[0], task.num_classes, task.shape[-1], seed=0, device=dev, **cfg.net_kwargs)
-    _, buffers, fn = functional(net)
-    rows_d = partial_mask(init.labels, cfg.alpha, task.num_classes).to(dev).nonzero()[:, 0]
-    x_all, y = init.images.detach().to(dev).clone(), init.labels.to(dev)
-    x_d = x_all[rows_d].clone().requires_grad_()
-    syn_lr = torch.tensor(float(cfg.lr_teacher), device=dev, requires_grad=True)
-    opt = torch.optim.SGD([dict(params=[x_d], lr=cfg.lr_img), dict(params=[syn_lr], lr=cfg.lr_lr)], momentum=cfg.momentum)
-    gen, pick = torch.Generator(dev).manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed)
-    def step(clock) -> float:
-        with clock('load'):  # memory-mapped expert file -> two (P,) snapshots on the device
-            e = int(torch.randint(len(buf), (1,), generator=pick))
-            t = int(torch.randint(cfg.max_start_epoch, (1,), generator=pick))
-            start, target = buf.snapshot(e, t, dev), buf.snapshot(e, t + cfg.expert_epochs, dev)
-        with clock('plan'): plan = student_plan(len(y), cfg, gen, dev)
-        with clock('grad'):
-            x = x_all.index_put((rows_d,), x_d.detach())
-            loss, gx, glr = matching_grad(fn, buffers, buf.names, buf.shapes, start, target, x, y, syn_lr, plan, cfg.recompute)
-        with clock('update'):
-            x_d.grad, syn_lr.grad = gx[rows_d], glr
-            opt.step()
-            value = float(loss)  # distill reads the loss every iteration (a device sync)
-        return value
-    return step
+    "`mtt.MTTRun`, the state and single iteration `mtt.distill` runs: returns step(clock), one iteration with its phases timed."
+    run = MTTRun(task, buf, init, cfg)
+    return lambda clock: run.step(0, clock)['loss']  # the loss is read every iteration (a device sync), as in distill
 
 def measure_iteration(a, syn_steps:int, recompute:bool, path:str) -> dict:
     "Phase times, peak memory and (optionally) `distill`'s own time per iteration for one (N, recompute)."
+    with flush_denormal(): return _measure_iteration(a, syn_steps, recompute, path)  # as distill's loop
+
+def _measure_iteration(a, syn_steps:int, recompute:bool, path:str) -> dict:
     dev = torch.device(a.device)
-    torch.set_flush_denormal(True)  # as distill does
     task, init = tiny_task(a, dev), random_init(a, dev)
     buf = Buffer(path, task=task, net=a.net, net_kwargs=net_kwargs(a))
     times = {k: [] for k in PHASES}

@@ -6,11 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from distill_nb.core import Preprocess, atomic_write_json, provenance, resolve_device
+from distill_nb.core import Preprocess, atomic_write_json, flush_denormal, provenance, resolve_device
 from distill_nb.data import Task
 from distill_nb.models import functional, init_network
 from distill_nb.augment import get_augment
-from distill_nb.rat_bptt import RatConfig, class_rows, meta_gradient, meta_step, preset, sample_inner_batch, unroll
+from distill_nb.rat_bptt import RatConfig, RatRun, class_rows, meta_gradient, meta_step, preset, sample_inner_batch, unroll
 
 # small enough for a CPU: ConvNet-3 width 32 on CIFAR-10-shaped random data
 CPU_BASE = dict(dataset='cifar10', ipc=10, unroll=12, window=4, batch_per_class=5, real_batch=256,
@@ -98,7 +98,9 @@ def phases(task:Task, cfg:RatConfig, x, y, rows, c:int, gen:torch.Generator, see
 
 def measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
     "Time the phases (median of `repeats`), count their FLOPs, and take the peak memory of one full `meta_step`."
-    torch.set_flush_denormal(True)
+    with flush_denormal(): return _measure(cfg, dev, repeats)  # as distill's loop
+
+def _measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
     task = random_task(cfg, dev)
     x = torch.randn(task.num_classes*cfg.ipc, 3, 32, 32, device=dev).requires_grad_()
     y = torch.arange(task.num_classes, device=dev).repeat_interleave(cfg.ipc)
@@ -123,10 +125,11 @@ def measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
         sync(dev); t = time.perf_counter()
         yield
         sync(dev); times[name].append(time.perf_counter() - t)
+    # the library's whole meta-step (unroll, meta-gradient, clipping, outer Adam): RatRun.step, with the window at c = T - W
+    run = RatRun(task, dataclasses.replace(cfg, dataset='random', preprocess='none', mode='tbptt', init='noise'))
     for r in range(repeats):
         phases(task, cfg, x, y, rows, c, gen, r, clock)
-        with clock('meta_step'):
-            meta_step(task, cfg, [x], [y], [x], rows, task.x_train[:cfg.real_batch], task.y_train[:cfg.real_batch], c, gen)
+        with clock('meta_step'): run.step(r)
     med = {k: statistics.median(v) for k, v in times.items()}
     med['backward'] = max(med.pop('outer_and_backward') - med['outer'], 0.0)
 
@@ -185,7 +188,7 @@ def main(argv=None) -> dict:
                                     '(forward, inner gradients with create_graph, Adam); outer: forward of the outer loss on the '
                                     'real batch (no graph); backward: meta_gradient (outer forward with graph + back-propagation '
                                     'through the window) minus outer',
-                             meta_step='the library meta_step timed whole, for comparison with the sum of the phases',
+                             meta_step='the library RatRun.step (meta-step, clipping and outer Adam) timed whole, for comparison with the sum of the phases',
                              expected_rat_meta_step_s='phases with half the plain steps: the mean cost when c is uniform in [0, T - W]',
                              flops='torch.utils.flop_counter.FlopCounterMode: matmuls and convolutions only (no elementwise ops, '
                                    'no augmentation), including the double-backward of the differentiable steps',

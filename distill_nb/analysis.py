@@ -11,21 +11,12 @@ from .core import SynSet
 from .data import Task
 from .evaluate import Protocol
 from .rat_bptt import RatConfig, class_rows, meta_step
-from .scores import hardness, set_logits
+from .scores import hardness, hardness_buckets, set_logits
 
-_all_ = ['hardness', 'set_logits']  # re-exported: they moved to `scores`
+_all_ = ['hardness', 'hardness_buckets', 'set_logits']  # re-exported: they live in `scores`
 
 # %% auto #0
-__all__ = ['hardness_buckets', 'bucket_accuracy', 'meta_grad_stats', 'hardness', 'set_logits']
-
-# %% ../nbs/12_analysis.ipynb #ac7d69d8
-def hardness_buckets(h:torch.Tensor, n:int=3, tiebreak:torch.Tensor|None=None) -> torch.Tensor:
-    "Bucket of each example, 0 (easiest) .. n-1 (hardest): `n` equal-size groups by rank of `h`, ties broken by `tiebreak`."
-    if not 1 <= n <= len(h): raise ValueError(f'n={n} buckets for {len(h)} examples: use 1 <= n <= {len(h)}.')
-    order = torch.arange(len(h), device=h.device) if tiebreak is None else torch.argsort(tiebreak, stable=True)
-    order = order[torch.argsort(h[order], stable=True)]
-    rank = torch.empty_like(order); rank[order] = torch.arange(len(h), device=h.device)
-    return rank*n//len(h)
+__all__ = ['bucket_accuracy', 'meta_grad_stats', 'hardness', 'hardness_buckets', 'set_logits']
 
 # %% ../nbs/12_analysis.ipynb #91ca730b
 def bucket_accuracy(s:SynSet, task:Task, buckets:torch.Tensor, protocol:Protocol|str='rat_bptt', k:int=5,

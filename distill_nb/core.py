@@ -4,19 +4,21 @@
 
 # %% ../nbs/00_core.ipynb #9d6e40ba
 from __future__ import annotations
-import hashlib, io, json, os, platform, random, subprocess, sys, tempfile, time
+import contextlib, hashlib, io, json, math, os, platform, random, subprocess, sys, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'atomic_write_bytes', 'atomic_write_json',
            'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty', 'provenance', 'resolve_device', 'set_threads',
-           'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset', 'load_synset', 'synset_grid',
-           'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states', 'Checkpointer']
+           'flush_denormal', 'progress_bar', 'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset',
+           'load_synset', 'synset_grid', 'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states',
+           'Checkpointer', 'without', 'run_loop']
 
 # %% ../nbs/00_core.ipynb #f3e7c7c6
 def _umask() -> int:
@@ -133,6 +135,33 @@ def set_threads(n:int|None=None) -> int:
     if n < 1: raise ValueError(f'threads={n}: use 1 or more CPU threads.')
     torch.set_num_threads(n)
     return n
+
+# %% ../nbs/00_core.ipynb #562bf3f4
+def _flushing() -> bool:
+    "Whether torch currently flushes denormal floats to zero (torch has no getter: probe one)."
+    return torch.tensor([1e-39]).mul(1.0).item() == 0.0
+
+@contextlib.contextmanager
+def flush_denormal(on:bool=True):
+    "Flush denormal floats to zero (CPU) inside the block; restore the previous setting on exit."
+    before = _flushing()
+    torch.set_flush_denormal(on)
+    try: yield
+    finally: torch.set_flush_denormal(before)
+
+# %% ../nbs/00_core.ipynb #5154f011
+def _interactive() -> bool:
+    "Whether progress goes to a person: a terminal, or a Jupyter kernel with widgets."
+    if 'ipykernel' in sys.modules:
+        try: import ipywidgets  # noqa: F401  (tqdm.auto draws a widget only when it can)
+        except ImportError: return False
+        return True
+    return sys.stderr.isatty()
+
+def progress_bar(iterable=None, log_every:float=30.0, **kw):
+    "`tqdm.auto.tqdm`, redrawn at most every `log_every` seconds when stderr is not interactive."
+    if not _interactive(): kw = dict(kw, mininterval=max(kw.get('mininterval', 0.1), log_every))
+    return tqdm(iterable, **kw)
 
 # %% ../nbs/00_core.ipynb #54d4f410
 @dataclass
@@ -331,7 +360,7 @@ def set_rng_states(s:dict, generators:dict|None=None):
     for k, g in (generators or {}).items(): g.set_state(s['generators'][k])
 
 # %% ../nbs/00_core.ipynb #bec62b8e
-CKPT_FORMAT, CKPT_VERSION = 'distill_nb.checkpoint', 1
+CKPT_FORMAT, CKPT_VERSION = 'distill_nb.checkpoint', 2  # 2: state = dict(method=..., run=...) of `run_loop`
 
 class Checkpointer:
     "Save `(step, state, RNG states)` atomically every `every` steps; `load` resumes the latest one."
@@ -359,3 +388,55 @@ class Checkpointer:
                                 'delete it or use another output folder.')
         set_rng_states(p['rng'], self.generators)
         return p['step'], p['state']
+
+# %% ../nbs/00_core.ipynb #e0823c5e
+def without(config:dict, key:str|None) -> dict:
+    "`config` without the dotted `key` (e.g. 'rat.steps'), for comparing runs that may differ only there."
+    if key is None: return config
+    head, _, rest = key.partition('.')
+    if not rest: return {k: v for k, v in config.items() if k != head}
+    return {**config, head: without(config[head], rest)}
+
+def run_loop(method, # an object with step(i) -> dict, state_dict(), load_state_dict(d), result(run) -> SynSet, generators
+             total:int, # steps to reach (a resumed run continues up to `total`)
+             out=None, # folder for checkpoint.ckpt and synset.synset; None = nothing written
+             config:dict|None=None, # the run's full config: a checkpoint resumes only under the same config...
+             budget:str|None=None, # ...except for this dotted key (e.g. 'rat.steps'), so a run can be continued
+             checkpoint_every:int=100, # steps between checkpoints (and one at the end)
+             eval_every:int=0, # score the set every this many steps with `evaluate` (0 = never)
+             evaluate=None, # SynSet -> result with .mean and .std (validation accuracy)
+             progress:bool=True, desc:str='', unit:str='step', # progress bar; `unit` names a step in messages
+             name:str='the run', hint:str='', # who stops on a non-finite number, and what to try then
+            ) -> SynSet:
+    "Run `method.step` from its last checkpoint up to `total`: trace, validate, checkpoint, stop on NaN; return the set."
+    if eval_every and evaluate is None: raise ValueError(f'eval_every={eval_every} needs an `evaluate` function.')
+    out, t0 = (Path(out) if out is not None else None), time.time()
+    ck = Checkpointer(out/'checkpoint.ckpt', checkpoint_every, method.generators, without(config or {}, budget)) if out is not None else None
+    run = dict(step=0, elapsed=0.0, trace={}, evals=[])
+    if ck is not None and (saved := ck.load()) is not None:
+        method.load_state_dict(saved[1]['method'])
+        run = saved[1]['run']
+    now = lambda: {**run, 'elapsed': run['elapsed'] + time.time() - t0}
+    snapshot = lambda: dict(method=method.state_dict(), run=now())
+    bar = progress_bar(range(run['step'], total), initial=run['step'], total=total, disable=not progress, desc=desc)
+    with flush_denormal():
+        for i in bar:
+            trace = method.step(i)
+            bad = {k: v for k, v in trace.items() if isinstance(v, float) and not math.isfinite(v)}
+            if bad:
+                kept = f'the last good checkpoint ({ck.path}) is kept' if ck is not None and ck.path.exists() else 'no checkpoint was written'
+                raise FloatingPointError(f"{name}: {', '.join(f'{k} = {v}' for k, v in bad.items())} at {unit} {i}; "
+                                         f"stopping, {kept}. {hint}".strip())
+            run['step'] = i + 1
+            for k, v in trace.items(): run['trace'].setdefault(k, []).append(v)
+            if eval_every and run['step'] % eval_every == 0:
+                r = evaluate(method.result(now()))
+                run['evals'].append(dict(step=run['step'], val=r.mean, val_std=r.std))
+                bar.write(f"{unit} {run['step']}: validation accuracy {r}")
+            bar.set_postfix(method.postfix(trace) if hasattr(method, 'postfix') else {})
+            if ck is not None: ck.maybe_save(run['step'], snapshot)
+    s = method.result(now())
+    if out is not None:
+        if run['step'] % ck.every: ck.save(run['step'], snapshot())  # the last step was not a multiple: save it too
+        s.save(out/'synset.synset')
+    return s

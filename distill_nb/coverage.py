@@ -11,9 +11,10 @@ import torch
 from .core import SynSet
 from .data import Task
 from .evaluate import check_set, features
+from .scores import hardness_buckets
 
 # %% auto #0
-__all__ = ['nn_radius', 'coverage', 'easy_half', 'Embedder', 'coverage_report']
+__all__ = ['nn_radius', 'coverage', 'Embedder', 'coverage_report']
 
 # %% ../nbs/30_coverage.ipynb #608e8a9c
 def _check_feats(name:str, x:torch.Tensor):
@@ -58,17 +59,6 @@ def coverage(test_feats:torch.Tensor, # (N_test, D) features of real test exampl
     if not radius >= 0: raise ValueError(f'radius must be a distance >= 0; got {radius}.')
     return _nearest(test_feats, set_feats.to(test_feats), batch) <= radius
 
-# %% ../nbs/30_coverage.ipynb #7984d635
-def easy_half(h:torch.Tensor, # (N,) hardness of each example, higher = harder
-              tiebreak:torch.Tensor|None=None, # (N,) second key for ties in `h`, higher = harder
-             ) -> torch.Tensor:
-    "(N,) bool mask of the easier half (the ceil(N/2) lowest ranks of `h`, ties broken by `tiebreak`, then position)."
-    order = torch.arange(len(h), device=h.device) if tiebreak is None else torch.argsort(tiebreak, stable=True)
-    order = order[torch.argsort(h[order], stable=True)]
-    easy = torch.zeros(len(h), dtype=torch.bool, device=h.device)
-    easy[order[:(len(h) + 1)//2]] = True
-    return easy
-
 # %% ../nbs/30_coverage.ipynb #799b1703
 class Embedder:
     "A reference network that embeds sets, with its features of the task's real splits and the radius r cached."
@@ -111,7 +101,7 @@ def coverage_report(s:SynSet, # the set (images in model space)
     out = dict(coverage=cov.float().mean().item(), radius=r, radius_sample=emb.radius_sample if radius is None else None,
                split=split, n_test=n, n_set=len(s), ipc=s.ipc, method=s.meta.get('method'))
     if test_hardness is not None:
-        easy = easy_half(test_hardness.to(cov.device), None if tiebreak is None else tiebreak.to(cov.device))
+        easy = hardness_buckets(test_hardness.to(cov.device), 2, None if tiebreak is None else tiebreak.to(cov.device)) == 0
         out.update(easy=cov[easy].float().mean().item(), hard=cov[~easy].float().mean().item(),
                    n_easy=int(easy.sum()), n_hard=int((~easy).sum()))
     return out

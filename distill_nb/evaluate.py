@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from .core import SynSet, Preprocess, provenance, synset_meta
+from .core import SynSet, Preprocess, flush_denormal, progress_bar, provenance, synset_meta
 from .data import Task, class_balanced_indices
 from .models import NETWORKS, check_input, init_network, stack_networks
 from .augment import AUGMENTS, get_augment
+from .optim import adam, init_state, sgd
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'sgd_update', 'adam_update', 'soft_cross_entropy', 'train_networks',
-           'accuracy', 'EvalResult', 'same_preprocess', 'check_set', 'evaluate', 'full_synset', 'random_synset',
+__all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'soft_cross_entropy', 'train_networks', 'accuracy', 'EvalResult',
+           'same_preprocess', 'check_set', 'evaluate', 'validator', 'full_synset', 'check_rows', 'random_synset',
            'reference_network', 'features']
 
 # %% ../nbs/04_evaluate.ipynb #87ebb0b5
@@ -81,29 +81,6 @@ def get_protocol(name:str, **overrides) -> Protocol:
     if overrides.get('epochs') is not None: cfg.pop('steps', None)
     return Protocol(name, **cfg)
 
-# %% ../nbs/04_evaluate.ipynb #8023a02a
-def sgd_update(params:dict, grads:dict, state:dict, lr:float, momentum:float=0.0, weight_decay:float=0.0):
-    "One in-place SGD step (torch.optim.SGD semantics: coupled weight decay, dampening 0)."
-    with torch.no_grad():
-        for k, p in params.items():
-            g = grads[k] + weight_decay*p if weight_decay else grads[k]
-            if momentum:
-                buf = state.get(k)
-                state[k] = buf = g.clone() if buf is None else buf.mul_(momentum).add_(g)
-                g = buf
-            p.sub_(lr*g)
-
-def adam_update(params:dict, grads:dict, state:dict, lr:float, betas=(0.9, 0.999), eps:float=1e-8, weight_decay:float=0.0):
-    "One in-place Adam step (torch.optim.Adam semantics)."
-    b1, b2 = betas
-    t = state['t'] = state.get('t', 0) + 1
-    with torch.no_grad():
-        for k, p in params.items():
-            g = grads[k] + weight_decay*p if weight_decay else grads[k]
-            m, v = state.setdefault(('m', k), torch.zeros_like(p)), state.setdefault(('v', k), torch.zeros_like(p))
-            m.mul_(b1).add_(g, alpha=1 - b1); v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            p.sub_(lr/(1 - b1**t)*m/((v/(1 - b2**t)).sqrt() + eps))
-
 # %% ../nbs/04_evaluate.ipynb #b3f449fa
 def soft_cross_entropy(logits:torch.Tensor, target:torch.Tensor) -> torch.Tensor:
     "Cross-entropy against class indices, or against (non-negative, not necessarily normalised) soft labels."
@@ -116,7 +93,6 @@ def train_networks(x:torch.Tensor, y:torch.Tensor, num_classes:int, protocol:Pro
     "Train one fresh network per seed on (x, y), all at once; return `(params, buffers, fn)` of the stacked networks."
     # on_epoch(epoch, params, buffers, fn), if given, is called before training (epoch 0) and after each full pass
     dev, n, K = x.device, len(x), len(seeds)
-    torch.set_flush_denormal(True)  # denormal floats made CPU training ~40x slower here (digits: 265 s -> 7 s)
     nets = [init_network(protocol.net, x.shape[1], num_classes, x.shape[-1], seed=s, device=dev, **protocol.net_kwargs) for s in seeds]
     check_input(nets[0], x)
     params, buffers, fn = stack_networks(nets)
@@ -125,20 +101,21 @@ def train_networks(x:torch.Tensor, y:torch.Tensor, num_classes:int, protocol:Pro
     bs, total = min(protocol.batch_size, n), protocol.total_steps(n)
     per_epoch = math.ceil(n/bs)
     base_lr = lr if (protocol.use_learned_lr and lr is not None) else protocol.lr
-    state, perms = {}, None
+    state, perms = init_state(params, protocol.optimizer), None
     if on_epoch: on_epoch(0, params, buffers, fn)
-    for t in tqdm(range(total), desc=f'train {K} x {protocol.net}', disable=not progress, leave=False):
-        j = t % per_epoch
-        if j == 0: perms = [torch.randperm(n, generator=g, device=dev) for g in gens]
-        idx = [p[j*bs:(j + 1)*bs] for p in perms]
-        xb = torch.stack([aug(x[i], g, None if mask is None else mask[i]) for i, g in zip(idx, gens)])
-        logits = fn(params, buffers, xb)
-        loss = sum(soft_cross_entropy(logits[k], y[i]) for k, i in enumerate(idx))
-        grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
-        cur = protocol.lr_at(base_lr, t, total)
-        if protocol.optimizer == 'sgd': sgd_update(params, grads, state, cur, protocol.momentum, protocol.weight_decay)
-        else: adam_update(params, grads, state, cur, weight_decay=protocol.weight_decay)
-        if on_epoch and j == per_epoch - 1: on_epoch((t + 1)//per_epoch, params, buffers, fn)
+    with flush_denormal():  # denormal floats made CPU training ~40x slower here (digits: 265 s -> 7 s)
+        for t in progress_bar(range(total), desc=f'train {K} x {protocol.net}', disable=not progress, leave=False):
+            j = t % per_epoch
+            if j == 0: perms = [torch.randperm(n, generator=g, device=dev) for g in gens]
+            idx = [p[j*bs:(j + 1)*bs] for p in perms]
+            xb = torch.stack([aug(x[i], g, None if mask is None else mask[i]) for i, g in zip(idx, gens)])
+            logits = fn(params, buffers, xb)
+            loss = sum(soft_cross_entropy(logits[k], y[i]) for k, i in enumerate(idx))
+            grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
+            cur = protocol.lr_at(base_lr, t, total)
+            if protocol.optimizer == 'sgd': _, state = sgd(params, grads, state, cur, protocol.momentum, protocol.weight_decay, inplace=True)
+            else: _, state = adam(params, grads, state, cur, weight_decay=protocol.weight_decay, inplace=True)
+            if on_epoch and j == per_epoch - 1: on_epoch((t + 1)//per_epoch, params, buffers, fn)
     params = {k: v.detach() for k, v in params.items()}
     return params, buffers, fn
 
@@ -217,17 +194,43 @@ def evaluate(s:SynSet, task:Task, protocol:Protocol|str='rat_bptt', k:int=5, see
         accs += [100*a for a in accuracy(*nets, x_eval, y_eval)]
     return EvalResult(accs, seeds, split, dataclasses.asdict(p), len(s), time.time() - t0, provenance(task.device))
 
+# %% ../nbs/04_evaluate.ipynb #9eaa89d1
+def validator(task:Task, protocol:Protocol|str, eval_every:int, eval_kw:dict|None=None):
+    "The `evaluate` callback of `core.run_loop`: scores a set on `task`'s validation split (None when `eval_every` is 0)."
+    if not eval_every: return None
+    if not len(task.y_val):
+        raise ValueError(f'eval_every={eval_every} checks validation accuracy, but the task has no validation split; '
+                         'prepare(..., val_per_class=N).')
+    return lambda s: evaluate(s, task, protocol, split='val', **(eval_kw or {}))
+
 # %% ../nbs/04_evaluate.ipynb #56d4ff43
 def full_synset(task:Task) -> SynSet:
     "The whole training split of `task` as a `SynSet` (for the full-data ceiling)."
     return SynSet(task.x_train, task.y_train, task.num_classes, task.preprocess, meta=dict(method='full', dataset=task.name))
 
-def random_synset(task:Task, ipc:int, seed:int=0) -> SynSet:
-    "`ipc` random real training images per class (class-balanced), as a `SynSet`."
-    idx = class_balanced_indices(task.y_train, ipc, torch.Generator().manual_seed(seed), task.num_classes).to(task.device)
-    return SynSet(task.x_train[idx], task.y_train[idx], task.num_classes, task.preprocess,
+def check_rows(task:Task, ipc:int, t:torch.Tensor|None=None, what:str=''):
+    "Clear errors for an impossible `ipc` or a per-row tensor `t` (scores, features) not aligned with the training rows."
+    if t is not None and len(t) != len(task.y_train):
+        raise ValueError(f'{what} has {len(t)} rows but task {task.name!r} has {len(task.y_train)} training rows; '
+                         f'compute it on task.x_train (the same prepared task).')
+    n = torch.bincount(task.y_train.cpu(), minlength=task.num_classes)
+    if not 1 <= ipc <= int(n.min()):
+        raise ValueError(f'ipc={ipc}, but class {int(n.argmin())} has only {int(n.min())} training rows; use 1 <= ipc <= {int(n.min())}.')
+
+def random_synset(task:Task, ipc:int, seed:int=0,
+                  hardness:torch.Tensor|None=None, # (N_train,) if given, each class's rows are ordered hardest first
+                 ) -> SynSet:
+    "`ipc` random real training images per class (class-balanced), as a `SynSet` of selected (not distilled) rows."
+    check_rows(task, ipc, hardness, 'hardness')
+    rows = class_balanced_indices(task.y_train, ipc, torch.Generator().manual_seed(seed), task.num_classes).cpu()
+    if hardness is not None:  # SelMatch's partial update freezes the first rows of each class: make them the hardest
+        rows = rows.view(task.num_classes, ipc)
+        rows = rows.gather(1, hardness.cpu()[rows].argsort(dim=1, descending=True, stable=True)).flatten()
+    r = rows.to(task.device)
+    return SynSet(task.x_train[r], task.y_train[r], task.num_classes, task.preprocess,
+                  distilled=torch.zeros(len(rows), dtype=torch.bool, device=task.device),
                   meta=synset_meta('random', task.name, ipc, seed, config=dict(task=task.config), device=task.device,
-                                   index=task.train_index[idx.cpu()].tolist()))
+                                   index=task.train_index[rows].tolist(), rows=rows.tolist()))
 
 # %% ../nbs/04_evaluate.ipynb #c1a59f61
 def reference_network(task:Task, protocol:Protocol|str='rat_bptt', seed:int=0, progress:bool=False, **overrides) -> torch.nn.Module:

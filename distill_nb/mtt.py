@@ -4,24 +4,24 @@
 
 # %% ../nbs/21_mtt.ipynb #349c5bed
 from __future__ import annotations
-import dataclasses, time
+import contextlib, dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from .core import Checkpointer, SynSet, synset_meta
+from .core import SynSet, run_loop, synset_meta
 from .data import Task
 from .models import functional, init_network, check_input
 from .augment import DSA_STRATEGY, apply_dsa, sample_dsa
-from .evaluate import check_set, evaluate
+from .optim import sgd
+from .evaluate import check_set, validator
 from .trajectories import Buffer, unflatten_params
 
 # %% auto #0
 __all__ = ['MTTConfig', 'partial_mask', 'student_plan', 'student_step', 'match_loss', 'matching_grad', 'check_buffer',
-           'check_init', 'distill']
+           'check_init', 'MTTRun', 'distill']
 
 # %% ../nbs/21_mtt.ipynb #27871771
 @dataclass
@@ -92,7 +92,7 @@ def student_step(fn, buffers:dict, names:list, shapes:list, theta:torch.Tensor, 
     xb = x[idx] if aug is None else apply_dsa(x[idx], aug)
     loss = F.cross_entropy(fn(unflatten_params(theta, names, shapes), buffers, xb), y[idx])
     g, = torch.autograd.grad(loss, theta, create_graph=create_graph)
-    return theta - lr*g
+    return sgd({'theta': theta}, {'theta': g}, None, lr)[0]['theta']  # plain SGD, out of place
 
 # %% ../nbs/21_mtt.ipynb #13b7fc17
 def match_loss(theta:torch.Tensor, start:torch.Tensor, target:torch.Tensor) -> torch.Tensor:
@@ -143,6 +143,55 @@ def check_init(task:Task, init:SynSet, cfg:MTTConfig):
     cfg.check(len(init))
 
 # %% ../nbs/21_mtt.ipynb #58434001
+class MTTRun:
+    "The state of one trajectory-matching run; `step` is one iteration (the `core.run_loop` contract)."
+    def __init__(self, task:Task, buf:Buffer, init:SynSet, cfg:MTTConfig, config:dict|None=None):
+        self.task, self.buf, self.init, self.cfg, self.config, dev = task, buf, init, cfg, config or {}, task.device
+        net = init_network(cfg.net, task.shape[0], task.num_classes, task.shape[-1], seed=0, device=dev, **cfg.net_kwargs)
+        check_input(net, task.x_train[:1])
+        _, self.buffers, self.fn = functional(net)
+        self.mask = partial_mask(init.labels, cfg.alpha, task.num_classes).to(dev)
+        self.rows_d = self.mask.nonzero()[:, 0]
+        self.x_all, self.y = init.images.detach().to(dev).clone(), init.labels.to(dev)
+        self.x_d = self.x_all[self.rows_d].clone().requires_grad_()
+        self.syn_lr = torch.tensor(float(cfg.lr_teacher), device=dev, requires_grad=True)
+        self.opt = torch.optim.SGD([dict(params=[self.x_d], lr=cfg.lr_img), dict(params=[self.syn_lr], lr=cfg.lr_lr)], momentum=cfg.momentum)
+        self.gen, self.pick = torch.Generator(dev).manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed)
+        self.generators = dict(gen=self.gen, pick=self.pick)
+
+    def step(self, i:int, clock=None) -> dict:
+        "Iteration `i`: match one expert segment; returns the loss, the learned lr, the expert, its start epoch and the pixel-gradient norm."
+        cfg, buf, dev = self.cfg, self.buf, self.task.device
+        clock = clock or (lambda phase: contextlib.nullcontext())  # benchmarks time the phases with their own clock
+        with clock('load'):  # memory-mapped expert file -> two (P,) snapshots on the device
+            e = int(torch.randint(len(buf), (1,), generator=self.pick))
+            t = int(torch.randint(cfg.max_start_epoch, (1,), generator=self.pick))
+            start, target = buf.snapshot(e, t, dev), buf.snapshot(e, t + cfg.expert_epochs, dev)
+        with clock('plan'): plan = student_plan(len(self.y), cfg, self.gen, dev)
+        with clock('grad'):
+            x = self.x_all.index_put((self.rows_d,), self.x_d.detach())
+            loss, gx, glr = matching_grad(self.fn, self.buffers, buf.names, buf.shapes, start, target, x, self.y, self.syn_lr, plan, cfg.recompute)
+        with clock('update'):
+            self.x_d.grad, self.syn_lr.grad = gx[self.rows_d], glr
+            self.opt.step()
+            return dict(loss=float(loss), syn_lr=self.syn_lr.item(), expert=e, start=t, grad_norm=float(gx.norm()))
+
+    def postfix(self, trace:dict) -> dict: return dict(loss=f"{trace['loss']:.3f}", syn_lr=f"{trace['syn_lr']:.4f}")
+    def state_dict(self) -> dict: return dict(x_d=self.x_d.detach().cpu(), syn_lr=self.syn_lr.detach().cpu(), opt=self.opt.state_dict())
+
+    def load_state_dict(self, st:dict):
+        with torch.no_grad(): self.x_d.copy_(st['x_d']); self.syn_lr.copy_(st['syn_lr'])
+        self.opt.load_state_dict(st['opt'])
+
+    def result(self, run:dict) -> SynSet:
+        "The set after `run['step']` iterations (frozen rows unchanged), with its learned lr and the run's trace."
+        cfg, init = self.cfg, self.init
+        x = self.x_all.index_put((self.rows_d,), self.x_d.detach())
+        meta = synset_meta('mtt' if cfg.alpha == 1 else 'mtt-partial', self.task.name, cfg.ipc, cfg.seed, config=self.config,
+                           steps=run['step'], wall_time=run['elapsed'], device=self.task.device, trace=run['trace'], evals=run['evals'],
+                           index=init.meta.get('index'), init_meta={k: v for k, v in init.meta.items() if k not in ('index', 'trace')})
+        return SynSet(x, self.y.clone(), self.task.num_classes, self.task.preprocess, lr=self.syn_lr.item(), distilled=self.mask.clone(), meta=meta)
+
 def distill(task:Task, buffer:Buffer|str|Path, init:SynSet, cfg:MTTConfig, out=None, checkpoint_every:int=100,
             eval_every:int=0, eval_kw:dict|None=None, progress:bool=True) -> SynSet:
     "Trajectory matching from `init` against `buffer`'s experts; `cfg.alpha < 1` distils only part of each class."
@@ -154,65 +203,10 @@ def distill(task:Task, buffer:Buffer|str|Path, init:SynSet, cfg:MTTConfig, out=N
     buf = buffer if isinstance(buffer, Buffer) else Buffer(buffer, task=task, net=cfg.net, net_kwargs=cfg.net_kwargs)
     check_buffer(buf, cfg)
     check_init(task, init, cfg)
-    if eval_every and not len(task.y_val):
-        raise ValueError(f'eval_every={eval_every} checks validation accuracy, but the task has no validation split; '
-                         'prepare(..., val_per_class=N).')
-    dev, t0 = task.device, time.time()
-    torch.set_flush_denormal(True)
-    net = init_network(cfg.net, task.shape[0], task.num_classes, task.shape[-1], seed=0, device=dev, **cfg.net_kwargs)
-    check_input(net, task.x_train[:1])
-    _, buffers, fn = functional(net)
-    mask = partial_mask(init.labels, cfg.alpha, task.num_classes).to(dev)
-    rows_d = mask.nonzero()[:, 0]
-    x_all, y = init.images.detach().to(dev).clone(), init.labels.to(dev)
-    x_d = x_all[rows_d].clone().requires_grad_()
-    syn_lr = torch.tensor(float(cfg.lr_teacher), device=dev, requires_grad=True)
-    opt = torch.optim.SGD([dict(params=[x_d], lr=cfg.lr_img), dict(params=[syn_lr], lr=cfg.lr_lr)], momentum=cfg.momentum)
-    gen, pick = torch.Generator(dev).manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed)
+    val = validator(task, 'mtt', eval_every, eval_kw)
     config = dict(mtt=dataclasses.asdict(cfg), task=task.config, buffer=str(buf.path), experts=len(buf),
                   init=dict(method=init.meta.get('method'), ipc=init.ipc), eval_every=eval_every, eval_kw=eval_kw)
-    run = dict(it=0, elapsed=0.0, trace=dict(loss=[], syn_lr=[], expert=[], start=[]), evals=[])
-    out = Path(out) if out is not None else None
-    same_run = {**config, 'mtt': {k: v for k, v in config['mtt'].items() if k != 'iterations'}}
-    ck = Checkpointer(out/'checkpoint.ckpt', checkpoint_every, dict(gen=gen, pick=pick), same_run) if out is not None else None
-    if ck is not None and (saved := ck.load()) is not None:
-        _, st = saved
-        with torch.no_grad(): x_d.copy_(st['x_d']); syn_lr.copy_(st['syn_lr'])
-        opt.load_state_dict(st['opt'])
-        run = st['run']
-    snapshot = lambda: dict(x_d=x_d.detach().cpu(), syn_lr=syn_lr.detach().cpu(), opt=opt.state_dict(),
-                            run={**run, 'elapsed': run['elapsed'] + time.time() - t0})
-    def result(done:int) -> SynSet:
-        x = x_all.index_put((rows_d,), x_d.detach())
-        meta = synset_meta('mtt' if cfg.alpha == 1 else 'mtt-partial', task.name, cfg.ipc, cfg.seed, config=config, steps=done,
-                           wall_time=run['elapsed'] + time.time() - t0, device=dev, trace=run['trace'], evals=run['evals'],
-                           index=init.meta.get('index'), init_meta={k: v for k, v in init.meta.items() if k not in ('index', 'trace')})
-        return SynSet(x, y.clone(), task.num_classes, task.preprocess, lr=syn_lr.item(), distilled=mask.clone(), meta=meta)
-    bar = tqdm(range(run['it'], cfg.iterations), initial=run['it'], total=cfg.iterations, disable=not progress,
-               desc=f"{'MTT' if cfg.alpha == 1 else f'partial MTT (alpha {cfg.alpha})'} IPC {cfg.ipc}")
-    for it in bar:
-        e = int(torch.randint(len(buf), (1,), generator=pick))
-        t = int(torch.randint(cfg.max_start_epoch, (1,), generator=pick))
-        start, target = buf.snapshot(e, t, dev), buf.snapshot(e, t + cfg.expert_epochs, dev)
-        plan = student_plan(len(y), cfg, gen, dev)
-        x = x_all.index_put((rows_d,), x_d.detach())
-        loss, gx, glr = matching_grad(fn, buffers, buf.names, buf.shapes, start, target, x, y, syn_lr, plan, cfg.recompute)
-        if not (torch.isfinite(loss) and torch.isfinite(gx).all() and torch.isfinite(glr)):
-            kept = f'the last good checkpoint ({ck.path}) is kept' if ck is not None and ck.path.exists() else 'no checkpoint was written'
-            raise FloatingPointError(f'Trajectory matching: the loss became {float(loss)} at iteration {it}; stopping, {kept}. '
-                                     'Lower lr_img or lr_lr.')
-        x_d.grad, syn_lr.grad = gx[rows_d], glr
-        opt.step()
-        run['it'] = it + 1
-        for k, v in (('loss', float(loss)), ('syn_lr', syn_lr.item()), ('expert', e), ('start', t)): run['trace'][k].append(v)
-        if eval_every and run['it'] % eval_every == 0:
-            r = evaluate(result(run['it']), task, 'mtt', split='val', **(eval_kw or {}))
-            run['evals'].append(dict(step=run['it'], val=r.mean, val_std=r.std))
-            bar.write(f"iteration {run['it']}: validation accuracy {r}")
-        bar.set_postfix(loss=f'{float(loss):.3f}', syn_lr=f'{syn_lr.item():.4f}')
-        if ck is not None: ck.maybe_save(run['it'], snapshot)
-    s = result(run['it'])
-    if out is not None:
-        if ck.every > 1 or cfg.iterations % ck.every: ck.save(run['it'], snapshot())
-        s.save(out/'synset.synset')
-    return s
+    desc = f"{'MTT' if cfg.alpha == 1 else f'partial MTT (alpha {cfg.alpha})'} IPC {cfg.ipc}"
+    return run_loop(MTTRun(task, buf, init, cfg, config), cfg.iterations, out, config, budget='mtt.iterations',
+                    checkpoint_every=checkpoint_every, eval_every=eval_every, evaluate=val, progress=progress, desc=desc,
+                    unit='iteration', name='Trajectory matching', hint='Lower lr_img or lr_lr.')

@@ -4,24 +4,24 @@
 
 # %% ../nbs/10_rat_bptt.ipynb #aea889a8
 from __future__ import annotations
-import dataclasses, time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from .core import Checkpointer, SynSet, synset_meta
+from .core import SynSet, flush_denormal, run_loop, synset_meta
 from .data import Task, class_balanced_indices
 from .models import NETWORKS, check_input, functional, init_network
 from .augment import AUGMENTS, get_augment
-from .evaluate import evaluate, soft_cross_entropy
+from .optim import adam, init_state, sgd
+from .evaluate import soft_cross_entropy, validator
 
 # %% auto #0
-__all__ = ['PRESETS', 'METHOD_NAMES', 'RatConfig', 'preset', 'preset_eval', 'inner_init', 'inner_update', 'class_rows',
-           'sample_inner_batch', 'inner_loss', 'unroll', 'meta_gradient', 'meta_step', 'init_images', 'check_task',
-           'clip_scale', 'distill', 'boost_dd']
+__all__ = ['PRESETS', 'METHOD_NAMES', 'RatConfig', 'preset', 'preset_eval', 'inner_step', 'class_rows', 'sample_inner_batch',
+           'inner_loss', 'unroll', 'meta_gradient', 'meta_step', 'init_images', 'check_task', 'clip_scale', 'RatRun',
+           'distill', 'boost_dd']
 
 # %% ../nbs/10_rat_bptt.ipynb #95a2d3ee
 @dataclass
@@ -127,28 +127,12 @@ def preset_eval(name:str, cfg:RatConfig) -> dict:
     return dict(net=cfg.net, net_kwargs=dict(cfg.net_kwargs), **PRESETS[name].get('eval', {}))
 
 # %% ../nbs/10_rat_bptt.ipynb #189391d8
-def inner_init(params:dict, cfg:RatConfig) -> dict:
-    "Fresh inner-optimiser state for `params`."
-    zeros = lambda: {k: torch.zeros_like(p) for k, p in params.items()}
-    return dict(t=0, m=zeros(), v=zeros()) if cfg.inner_opt == 'adam' else dict(t=0, buf=zeros())
-
-def inner_update(params:dict, grads:dict, state:dict, cfg:RatConfig,
-                 window:bool=False, # a window (differentiable) step: takes higher's Adam formula when cfg.window_adam='higher'
-                ) -> tuple:
-    "One out-of-place step of the inner optimiser; returns `(params, state)`."
-    t, lr = state['t'] + 1, cfg.inner_lr
-    if cfg.inner_opt == 'sgd':
-        buf = {k: cfg.inner_momentum*state['buf'][k] + grads[k] + cfg.inner_wd*p for k, p in params.items()}
-        return {k: p - lr*buf[k] for k, p in params.items()}, dict(t=t, buf=buf)
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    m = {k: b1*state['m'][k] + (1 - b1)*g for k, g in grads.items()}
-    v = {k: b2*state['v'][k] + (1 - b2)*g*g for k, g in grads.items()}
-    # the clamp keeps sqrt's derivative finite where v = 0 (higher masks the gradient there)
-    if window and cfg.window_adam == 'higher':  # higher 0.2.1's DifferentiableAdam
-        step, denom = lr*(1 - b2**t)**0.5/(1 - b1**t), {k: vk.clamp_min(1e-30).sqrt() + eps for k, vk in v.items()}
-    else:  # torch.optim.Adam
-        step, denom = lr/(1 - b1**t), {k: (vk/(1 - b2**t)).clamp_min(1e-30).sqrt() + eps for k, vk in v.items()}
-    return {k: p - step*m[k]/denom[k] for k, p in params.items()}, dict(t=t, m=m, v=v)
+def inner_step(params:dict, grads:dict, state:dict, cfg:RatConfig,
+               window:bool=False, # a window (differentiable) step: takes higher's Adam formula when cfg.window_adam='higher'
+              ) -> tuple:
+    "One out-of-place step of the inner optimiser of `cfg`; returns `(params, state)` (state from `optim.init_state`)."
+    if cfg.inner_opt == 'sgd': return sgd(params, grads, state, cfg.inner_lr, cfg.inner_momentum, cfg.inner_wd)
+    return adam(params, grads, state, cfg.inner_lr, formula='higher' if window and cfg.window_adam == 'higher' else 'torch')
 
 # %% ../nbs/10_rat_bptt.ipynb #84e69845
 def class_rows(labels:torch.Tensor, num_classes:int) -> torch.Tensor:
@@ -173,7 +157,7 @@ def inner_loss(fn, params, buffers, x, y, idx, aug, generator):
 def unroll(fn, params:dict, buffers:dict, x:torch.Tensor, y:torch.Tensor, plan:list, c:int, cfg:RatConfig,
            aug, generator:torch.Generator) -> dict:
     "Run the inner steps of `plan`; the steps from `c` on are differentiable in (x, y). Returns the final params."
-    state = inner_init(params, cfg)
+    state = init_state(params, cfg.inner_opt)
     xd, yd = x.detach(), y.detach()
     for i, idx in enumerate(plan):
         diff = i >= c
@@ -181,9 +165,9 @@ def unroll(fn, params:dict, buffers:dict, x:torch.Tensor, y:torch.Tensor, plan:l
         elif not diff: params = {k: p.requires_grad_() for k, p in params.items()}
         loss = inner_loss(fn, params, buffers, x if diff else xd, y if diff else yd, idx, aug, generator)
         grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()), create_graph=diff)))
-        if diff: params, state = inner_update(params, grads, state, cfg, window=True)
+        if diff: params, state = inner_step(params, grads, state, cfg, window=True)
         else:
-            with torch.no_grad(): params, state = inner_update(params, grads, state, cfg)
+            with torch.no_grad(): params, state = inner_step(params, grads, state, cfg)
     return params
 
 # %% ../nbs/10_rat_bptt.ipynb #3b3c9a27
@@ -258,88 +242,84 @@ def clip_scale(norm:float, # this meta-step's pixel-gradient norm
 # %% ../nbs/10_rat_bptt.ipynb #cc32d246
 METHOD_NAMES = {'rat': 'rat-bptt', 'tbptt': 'truncated-bptt', 'bptt': 'bptt'}
 
+class RatRun:
+    "The state of one RaT-BPTT run on `task`; `step` is one meta-step (the `core.run_loop` contract)."
+    def __init__(self, task:Task, cfg:RatConfig, prev:SynSet|None=None, beta:float=0.0, config:dict|None=None):
+        if not 0 <= beta <= 1: raise ValueError(f'beta={beta}: the boosting strength must be in [0, 1] (0 freezes earlier blocks).')
+        self.blocks = list(prev.meta.get('blocks', [prev.ipc])) if prev is not None else []
+        check_task(task, cfg, sum(self.blocks) + cfg.ipc)
+        if prev is not None and prev.soft != cfg.learn_labels:
+            raise ValueError('Boost-DD: the earlier blocks and the new one must both have learned labels or both fixed ones.')
+        self.task, self.cfg, self.config, dev = task, cfg, config or {}, task.device
+        self.gen = torch.Generator(dev).manual_seed(cfg.seed)
+        self.generators = dict(run=self.gen)
+        x_new, y_new = init_images(task, cfg, cfg.ipc, torch.Generator().manual_seed(cfg.seed))
+        train = lambda t, on: t.clone().requires_grad_(on)
+        self.xs = ([train(prev.images.to(dev), beta > 0)] if prev is not None else []) + [train(x_new, True)]
+        self.ys = ([train(prev.labels.to(dev), beta > 0 and cfg.learn_labels)] if prev is not None else []) + [train(y_new, cfg.learn_labels)]
+        groups = [dict(params=[t for t in (x, y) if t.requires_grad], lr=cfg.outer_lr*(beta if i < len(self.xs) - 1 else 1.0))
+                  for i, (x, y) in enumerate(zip(self.xs, self.ys))]
+        groups = [g for g in groups if g['params']]
+        self.opt = torch.optim.Adam(groups, lr=cfg.outer_lr, betas=(0.9, 0.999))
+        self.leaves = [t for g in groups for t in g['params']]
+        self.is_pixel = [any(t is x for x in self.xs) for t in self.leaves]
+        self.rows = class_rows(torch.cat(self.ys), task.num_classes)
+        self.cursor = dict(ema=None, perm=None, pos=len(task.y_train), c=None)  # clip EMA, real-data order and position, window start
+
+    def step(self, i:int) -> dict:
+        "Meta-step `i`: returns the meta-loss, the pixel-gradient norm and the window start."
+        cfg, cur, n_real, dev = self.cfg, self.cursor, len(self.task.y_train), self.task.device
+        lo, hi = cfg.start_range()
+        if cur['pos'] + cfg.real_batch > n_real:  # a new pass over the real data
+            cur['perm'], cur['pos'] = torch.randperm(n_real, generator=self.gen, device=dev), 0
+            if cfg.resample == 'pass': cur['c'] = int(torch.randint(lo, hi + 1, (1,), generator=self.gen, device=dev))
+        if cfg.resample == 'step': cur['c'] = int(torch.randint(lo, hi + 1, (1,), generator=self.gen, device=dev))
+        idx = cur['perm'][cur['pos']:cur['pos'] + cfg.real_batch]
+        cur['pos'] += cfg.real_batch
+        with flush_denormal():  # denormals make CPU unrolls many times slower
+            loss, grads = meta_step(self.task, cfg, self.xs, self.ys, self.leaves, self.rows, self.task.x_train[idx],
+                                    self.task.y_train[idx], cur['c'], self.gen)
+        norm = torch.sqrt(sum((g**2).sum() for g, px in zip(grads, self.is_pixel) if px))
+        scale, cur['ema'] = clip_scale(float(norm), cur['ema'], cfg)
+        for t, g, px in zip(self.leaves, grads, self.is_pixel): t.grad = None if g is None else (g*scale if px else g)
+        self.opt.step()
+        if cfg.learn_labels:
+            with torch.no_grad():
+                for y in self.ys:
+                    if y.requires_grad: y.clamp_(min=0)
+        return dict(loss=float(loss), grad_norm=float(norm), c=cur['c'])
+
+    def postfix(self, trace:dict) -> dict: return dict(loss=f"{trace['loss']:.3f}", window_start=trace['c'])
+
+    def state_dict(self) -> dict:
+        cur = self.cursor
+        return dict(xs=[t.detach().cpu() for t in self.xs], ys=[t.detach().cpu() for t in self.ys], opt=self.opt.state_dict(),
+                    cursor={**cur, 'perm': None if cur['perm'] is None else cur['perm'].cpu()})
+
+    def load_state_dict(self, st:dict):
+        with torch.no_grad():
+            for t, v in zip(self.xs + self.ys, st['xs'] + st['ys']): t.copy_(v)
+        self.opt.load_state_dict(st['opt'])
+        self.cursor = {**st['cursor'], 'perm': None if st['cursor']['perm'] is None else st['cursor']['perm'].to(self.task.device)}
+
+    def result(self, run:dict) -> SynSet:
+        "The set after `run['step']` meta-steps, with the run's trace, evaluations and wall time."
+        cfg, blocks = self.cfg, self.blocks + [self.cfg.ipc]
+        meta = synset_meta(METHOD_NAMES[cfg.mode], self.task.name, sum(blocks), cfg.seed, config=self.config, steps=run['step'],
+                           wall_time=run['elapsed'], device=self.task.device, blocks=blocks, trace=run['trace'], evals=run['evals'])
+        return SynSet(torch.cat(self.xs).detach(), torch.cat(self.ys).detach(), self.task.num_classes, self.task.preprocess, meta=meta)
+
 def distill(task:Task, cfg:RatConfig, out=None, prev:SynSet|None=None, beta:float=0.0, eval_every:int=0,
             eval_kw:dict|None=None, checkpoint_every:int=100, progress:bool=True) -> SynSet:
     "Distil `cfg.ipc` images per class on `task` with RaT-BPTT (or BPTT / truncated BPTT); returns a `SynSet`."
-    if not 0 <= beta <= 1: raise ValueError(f'beta={beta}: the boosting strength must be in [0, 1] (0 freezes earlier blocks).')
-    if eval_every and not len(task.y_val):
-        raise ValueError(f'eval_every={eval_every} checks validation accuracy, but the task has no validation split; '
-                         'prepare(..., val_per_class=N).')
+    val = validator(task, 'rat_bptt', eval_every, eval_kw)
     blocks = list(prev.meta.get('blocks', [prev.ipc])) if prev is not None else []
-    check_task(task, cfg, sum(blocks) + cfg.ipc)
-    if prev is not None and prev.soft != cfg.learn_labels:
-        raise ValueError('Boost-DD: the earlier blocks and the new one must both have learned labels or both fixed ones.')
-    dev, t0 = task.device, time.time()
-    torch.set_flush_denormal(True)  # denormals make CPU unrolls many times slower
-    gen = torch.Generator(dev).manual_seed(cfg.seed)
-    x_new, y_new = init_images(task, cfg, cfg.ipc, torch.Generator().manual_seed(cfg.seed))
-    train = lambda t, on: t.clone().requires_grad_(on)
-    xs = ([train(prev.images.to(dev), beta > 0)] if prev is not None else []) + [train(x_new, True)]
-    ys = ([train(prev.labels.to(dev), beta > 0 and cfg.learn_labels)] if prev is not None else []) + [train(y_new, cfg.learn_labels)]
-    groups = [dict(params=[t for t in (x, y) if t.requires_grad], lr=cfg.outer_lr*(beta if i < len(xs) - 1 else 1.0))
-              for i, (x, y) in enumerate(zip(xs, ys))]
-    groups = [g for g in groups if g['params']]
-    opt = torch.optim.Adam(groups, lr=cfg.outer_lr, betas=(0.9, 0.999))
-    leaves = [t for g in groups for t in g['params']]
-    pixel = [t for t in leaves if any(t is x for x in xs)]
-    rows = class_rows(torch.cat(ys), task.num_classes)
-    n_real = len(task.y_train)
-    run = dict(step=0, ema=None, perm=None, pos=n_real, c=None, elapsed=0.0, trace=dict(loss=[], grad_norm=[], c=[]), evals=[])
     config = dict(rat=dataclasses.asdict(cfg), beta=beta, blocks=blocks + [cfg.ipc], task=task.config,
                   eval_every=eval_every, eval_kw=eval_kw)
-    out = Path(out) if out is not None else None
-    same_run = {**config, 'rat': {k: v for k, v in config['rat'].items() if k != 'steps'}}  # more steps may continue a run
-    ck = Checkpointer(out/'checkpoint.ckpt', checkpoint_every, dict(run=gen), same_run) if out is not None else None
-    if ck is not None and (saved := ck.load()) is not None:
-        _, st = saved
-        with torch.no_grad():
-            for t, v in zip(xs + ys, st['xs'] + st['ys']): t.copy_(v)
-        opt.load_state_dict(st['opt'])
-        run = st['run']
-        if run['perm'] is not None: run['perm'] = run['perm'].to(dev)
-    snapshot = lambda: dict(xs=[t.detach().cpu() for t in xs], ys=[t.detach().cpu() for t in ys], opt=opt.state_dict(),
-                            run={**run, 'perm': None if run['perm'] is None else run['perm'].cpu(), 'elapsed': run['elapsed'] + time.time() - t0})
-    def result(done:int) -> SynSet:
-        meta = synset_meta(METHOD_NAMES[cfg.mode], task.name, sum(blocks) + cfg.ipc, cfg.seed,
-                           config=config, steps=done, wall_time=run['elapsed'] + time.time() - t0, device=dev,
-                           blocks=blocks + [cfg.ipc], trace=run['trace'], evals=run['evals'])
-        return SynSet(torch.cat(xs).detach(), torch.cat(ys).detach(), task.num_classes, task.preprocess, meta=meta)
-    lo, hi = cfg.start_range()
-    bar = tqdm(range(run['step'], cfg.steps), initial=run['step'], total=cfg.steps, disable=not progress, desc=f'{cfg.mode} IPC {cfg.ipc}')
-    for step in bar:
-        if run['pos'] + cfg.real_batch > n_real:  # a new pass over the real data
-            run['perm'], run['pos'] = torch.randperm(n_real, generator=gen, device=dev), 0
-            if cfg.resample == 'pass': run['c'] = int(torch.randint(lo, hi + 1, (1,), generator=gen, device=dev))
-        if cfg.resample == 'step': run['c'] = int(torch.randint(lo, hi + 1, (1,), generator=gen, device=dev))
-        idx = run['perm'][run['pos']:run['pos'] + cfg.real_batch]
-        run['pos'] += cfg.real_batch
-        loss, grads = meta_step(task, cfg, xs, ys, leaves, rows, task.x_train[idx], task.y_train[idx], run['c'], gen)
-        norm = torch.sqrt(sum((g**2).sum() for t, g in zip(leaves, grads) if any(t is p for p in pixel)))
-        if not (torch.isfinite(loss) and torch.isfinite(norm)):
-            kept = f'the last good checkpoint ({ck.path}) is kept' if ck is not None and ck.path.exists() else 'no checkpoint was written'
-            raise FloatingPointError(f'RaT-BPTT: the meta-loss became {float(loss)} (gradient norm {float(norm)}) at meta-step '
-                                     f'{step}; stopping, {kept}. Lower outer_lr or inner_lr.')
-        scale, run['ema'] = clip_scale(float(norm), run['ema'], cfg)
-        for t, g in zip(leaves, grads):
-            t.grad = None if g is None else (g*scale if any(t is p for p in pixel) else g)
-        opt.step()
-        if cfg.learn_labels:
-            with torch.no_grad():
-                for y in ys:
-                    if y.requires_grad: y.clamp_(min=0)
-        run['step'] = step + 1
-        for k, v in (('loss', float(loss)), ('grad_norm', float(norm)), ('c', run['c'])): run['trace'][k].append(v)
-        if eval_every and run['step'] % eval_every == 0:
-            r = evaluate(result(run['step']), task, 'rat_bptt', split='val', **(eval_kw or {}))
-            run['evals'].append(dict(step=run['step'], val=r.mean, val_std=r.std))
-            bar.write(f"meta-step {run['step']}: validation accuracy {r}")
-        bar.set_postfix(loss=f'{float(loss):.3f}', window_start=run['c'])  # c: where the W differentiable steps begin
-        if ck is not None: ck.maybe_save(run['step'], snapshot)
-    s = result(run['step'])
-    if out is not None:
-        if ck.every > 1 or cfg.steps % ck.every: ck.save(run['step'], snapshot())
-        s.save(out/'synset.synset')
-    return s
+    method = RatRun(task, cfg, prev, beta, config)
+    return run_loop(method, cfg.steps, out, config, budget='rat.steps', checkpoint_every=checkpoint_every, eval_every=eval_every,
+                    evaluate=val, progress=progress, desc=f'{cfg.mode} IPC {cfg.ipc}', unit='meta-step', name='RaT-BPTT',
+                    hint='Lower outer_lr or inner_lr.')
 
 # %% ../nbs/10_rat_bptt.ipynb #a7821011
 def boost_dd(task:Task, cfg:RatConfig, blocks:list=(1, 1, 3, 5), beta:float=0.1, out=None, **kw) -> SynSet:

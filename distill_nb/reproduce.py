@@ -9,9 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
-from tqdm.auto import tqdm
 
-from .core import atomic_write_json, git_sha
+from .core import atomic_write_json, git_sha, progress_bar
 
 # %% auto #0
 __all__ = ['REGISTRY', 'AUTO', 'find_root', 'load_registry', 'declared_parameters', 'resolve', 'config_hash', 'parse_sets',
@@ -174,7 +173,7 @@ def reproduce(profile:str='smoke', only:list|None=None, sets:dict|None=None, out
     todo = plan(reg, names, profile, out_root, sets, force)
     recs = {j['name']: dict(record(j['out']), status='skipped') for j in todo if j['action'] == 'skip'}
     run = [j for j in todo if j['action'] == 'run']
-    bar = tqdm(total=len(todo), initial=len(recs), desc=f'reproduce {profile}', disable=not progress)
+    bar = progress_bar(total=len(todo), initial=len(recs), desc=f'reproduce {profile}', disable=not progress)
     for n in recs: bar.write(f'{n}: results for this config already in {Path(out_root)/n/profile}; skipped')
     devs = devices_for(device, jobs)
     def work(i_job):

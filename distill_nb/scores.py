@@ -4,29 +4,39 @@
 
 # %% ../nbs/05_scores.ipynb #58995419
 from __future__ import annotations
-import dataclasses, os
+import dataclasses, io, os
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import SynSet
+from .core import SynSet, atomic_write_bytes
 from .data import Dataset, Task, dataset_info, load_dataset
 from .evaluate import Protocol, full_synset, get_protocol, train_networks
 
 # %% auto #0
-__all__ = ['HARD_IS_HIGH', 'SCORE_FILES', 'SCORE_ORDER', 'to_hardness', 'set_logits', 'hardness', 'fold_assignment',
-           'train_hardness', 'count_forgetting', 'forgetting_scores', 'load_scores']
+__all__ = ['HARD_IS_HIGH', 'SCORE_FILES', 'SCORE_ORDER', 'SCORE_KINDS', 'to_hardness', 'hardness_buckets', 'set_logits',
+           'hardness', 'fold_assignment', 'train_hardness', 'count_forgetting', 'forgetting_scores', 'load_scores',
+           'check_score', 'hardness_for']
 
 # %% ../nbs/05_scores.ipynb #8efa937e
-HARD_IS_HIGH = {'forgetting': True, 'hardness': True, 'cscore': False}
+HARD_IS_HIGH = {'forgetting': True, 'hardness': True, 'train_hardness': True, 'cscore': False}
 
 def to_hardness(scores:torch.Tensor, kind:str) -> torch.Tensor:
-    "Scores of `kind` ('forgetting', 'cscore', 'hardness') mapped so that high = hard (C-score c -> 1 - c)."
+    "Scores of `kind` ('forgetting', 'cscore', 'hardness', 'train_hardness') mapped so that high = hard (C-score c -> 1 - c)."
     if kind not in HARD_IS_HIGH: raise ValueError(f"Unknown score kind {kind!r}; use one of {', '.join(HARD_IS_HIGH)}.")
     s = torch.as_tensor(scores, dtype=torch.float32)
     return s if HARD_IS_HIGH[kind] else 1 - s
+
+# %% ../nbs/05_scores.ipynb #c4fcd410
+def hardness_buckets(h:torch.Tensor, n:int=3, tiebreak:torch.Tensor|None=None) -> torch.Tensor:
+    "Bucket of each example, 0 (easiest) .. n-1 (hardest): `n` equal-size groups by rank of `h`, ties broken by `tiebreak`."
+    if not 1 <= n <= len(h): raise ValueError(f'n={n} buckets for {len(h)} examples: use 1 <= n <= {len(h)}.')
+    order = torch.arange(len(h), device=h.device) if tiebreak is None else torch.argsort(tiebreak, stable=True)
+    order = order[torch.argsort(h[order], stable=True)]
+    rank = torch.empty_like(order); rank[order] = torch.arange(len(h), device=h.device)
+    return rank*n//len(h)
 
 # %% ../nbs/05_scores.ipynb #06f9f9b5
 def _protocol(protocol:Protocol|str, **overrides) -> Protocol:
@@ -172,3 +182,29 @@ def load_scores(kind:str, task:Task, path=None, dataset:Dataset|None=None) -> to
                              f'(first at index {int(bad[0])}: expected {int(ds.y_train[bad[0]])}, got {int(labels[bad[0]])}), so '
                              f'the two are in different orders. Fix: load the dataset in its {want} order, or use the right file.')
     return torch.as_tensor(scores, dtype=torch.float32)[task.train_index].to(task.device)
+
+# %% ../nbs/05_scores.ipynb #86bd75e5
+SCORE_KINDS = {'forgetting': ('published', 'computed'), 'cscore': ('published',), 'train_hardness': ('computed',)}
+
+def check_score(kind:str, source:str):
+    "Raise a clear ValueError unless score `kind` can come from `source` ('published' or 'computed')."
+    if kind not in SCORE_KINDS: raise ValueError(f"Unknown score kind {kind!r}; use one of {', '.join(SCORE_KINDS)}.")
+    if source not in SCORE_KINDS[kind]:
+        raise ValueError(f"{kind} scores are only {' or '.join(SCORE_KINDS[kind])} here (got source={source!r}).")
+
+def hardness_for(task:Task, kind:str, source:str='published',
+                 path=None, # published: the folder or file of the scores (default $DISTILL_NB_DATA/scores)
+                 dataset:Dataset|None=None, # published: the dataset `task` was prepared from (default: reloaded)
+                 cache=None, # computed: a .pt file to reuse (if it has one value per training row) or to write
+                 **compute_kw, # computed: arguments of `forgetting_scores` / `train_hardness` (runs, epochs, net_kwargs, ...)
+                ) -> torch.Tensor:
+    "Hardness (high = hard) of every training row of `task`: score `kind` from `source` ('published' or 'computed')."
+    check_score(kind, source)
+    if source == 'published': return to_hardness(load_scores(kind, task, path, dataset), kind)
+    if cache is not None and Path(cache).exists():
+        h = torch.load(cache, weights_only=True)
+        if len(h) == len(task.y_train): return h.to(task.device)
+    h = (forgetting_scores if kind == 'forgetting' else train_hardness)(task, **compute_kw)
+    if cache is not None:
+        buf = io.BytesIO(); torch.save(h.cpu(), buf); atomic_write_bytes(Path(cache), buf.getvalue())
+    return to_hardness(h, kind)

@@ -11,26 +11,17 @@ import torch
 
 from .core import SynSet, synset_meta
 from .data import Task, class_balanced_indices
-from .evaluate import Protocol, evaluate, get_protocol
+from .evaluate import Protocol, check_rows, evaluate, get_protocol, random_synset
 
 # %% auto #0
-__all__ = ['BETAS', 'SELECTORS', 'random_select', 'herding', 'kcenter', 'by_score', 'window', 'window_start', 'window_grid',
-           'sliding_window', 'select']
+__all__ = ['BETAS', 'SELECTORS', 'herding', 'kcenter', 'by_score', 'window', 'window_start', 'window_grid', 'sliding_window',
+           'select']
 
 # %% ../nbs/06_selection.ipynb #d6eb7b66
 def _per_class(task:Task) -> list:
     "Rows of each class of `task.y_train` (on the CPU, in row order)."
     y = task.y_train.cpu()
     return [torch.nonzero(y == c).flatten() for c in range(task.num_classes)]
-
-def _check(task:Task, ipc:int, t:torch.Tensor|None, what:str):
-    "Clear errors for an impossible `ipc` or a score/feature tensor not aligned with the training rows."
-    if t is not None and len(t) != len(task.y_train):
-        raise ValueError(f'{what} has {len(t)} rows but task {task.name!r} has {len(task.y_train)} training rows; '
-                         f'compute it on task.x_train (the same prepared task).')
-    n = torch.bincount(task.y_train.cpu(), minlength=task.num_classes)
-    if not 1 <= ipc <= int(n.min()):
-        raise ValueError(f'ipc={ipc}, but class {int(n.argmin())} has only {int(n.min())} training rows; use 1 <= ipc <= {int(n.min())}.')
 
 def _synset(task:Task, rows:torch.Tensor, method:str, ipc:int, seed:int|None=None, config:dict|None=None, **extra) -> SynSet:
     "Training rows `rows` (class by class) of `task` as a selected `SynSet`, with the standard meta."
@@ -40,16 +31,6 @@ def _synset(task:Task, rows:torch.Tensor, method:str, ipc:int, seed:int|None=Non
                   distilled=torch.zeros(len(rows), dtype=torch.bool, device=task.device),
                   meta=synset_meta(method, task.name, ipc, seed, config=dict(task=task.config, **(config or {})),
                                    device=task.device, index=task.train_index[rows].tolist(), rows=rows.tolist(), **extra))
-
-# %% ../nbs/06_selection.ipynb #4f062bb3
-def random_select(task:Task, ipc:int, seed:int=0, hardness:torch.Tensor|None=None) -> SynSet:
-    "`ipc` random training rows per class (the rows of `evaluate.random_synset`), hardest first within each class if `hardness` is given."
-    _check(task, ipc, hardness, 'hardness')
-    rows = class_balanced_indices(task.y_train, ipc, torch.Generator().manual_seed(seed), task.num_classes)
-    if hardness is not None:  # SelMatch's partial update freezes the first rows of each class: make them the hardest
-        rows = rows.view(task.num_classes, ipc)
-        rows = rows.gather(1, hardness.cpu()[rows].argsort(dim=1, descending=True, stable=True)).flatten()
-    return _synset(task, rows, 'random', ipc, seed)
 
 # %% ../nbs/06_selection.ipynb #240547da
 def _herd(f:torch.Tensor, ipc:int) -> torch.Tensor:
@@ -65,7 +46,7 @@ def _herd(f:torch.Tensor, ipc:int) -> torch.Tensor:
 
 def herding(task:Task, ipc:int, feats:torch.Tensor) -> SynSet:
     "Per class, the `ipc` rows picked by herding (greedy mean matching) on `feats` (one row per training row), in pick order."
-    _check(task, ipc, feats, 'feats')
+    check_rows(task, ipc, feats, 'feats')
     rows = torch.cat([r[_herd(feats[r.to(feats.device)], ipc).cpu()] for r in _per_class(task)])
     return _synset(task, rows, 'herding', ipc)
 
@@ -83,7 +64,7 @@ def _kcenter(f:torch.Tensor, ipc:int, gen:torch.Generator) -> torch.Tensor:
 
 def kcenter(task:Task, ipc:int, feats:torch.Tensor, seed:int=0) -> SynSet:
     "Per class, the `ipc` rows picked by k-center greedy on `feats` (first row random from `seed`), in pick order."
-    _check(task, ipc, feats, 'feats')
+    check_rows(task, ipc, feats, 'feats')
     g = torch.Generator().manual_seed(seed)
     rows = torch.cat([r[_kcenter(feats[r.to(feats.device)], ipc, g).cpu()] for r in _per_class(task)])
     return _synset(task, rows, 'kcenter', ipc, seed)
@@ -104,12 +85,12 @@ def _take(task:Task, ipc:int, hardness:torch.Tensor, start:int|None, method:str,
 
 def by_score(task:Task, ipc:int, hardness:torch.Tensor, hardest:bool=True) -> SynSet:
     "The `ipc` hardest (or easiest) rows of every class by `hardness` (high = hard), stored hardest first."
-    _check(task, ipc, hardness, 'hardness')
+    check_rows(task, ipc, hardness, 'hardness')
     return _take(task, ipc, hardness, 0 if hardest else None, 'hardest' if hardest else 'easiest')
 
 def window(task:Task, ipc:int, hardness:torch.Tensor, start:int) -> SynSet:
     "Ranks `[start, start + ipc)` of every class sorted hardest first by `hardness`: SelMatch's window."
-    _check(task, ipc, hardness, 'hardness')
+    check_rows(task, ipc, hardness, 'hardness')
     n = int(torch.bincount(task.y_train.cpu(), minlength=task.num_classes).min())
     if not 0 <= start <= n - ipc:
         raise ValueError(f'Window [start={start}, start+ipc={start + ipc}) does not fit: the smallest class has {n} rows, '
@@ -148,7 +129,7 @@ def sliding_window(task:Task, ipc:int, hardness:torch.Tensor, betas=BETAS, param
     if len(task.y_val) == 0:
         raise ValueError(f'sliding_window chooses the window on the validation split, and task {task.name!r} has none: '
                          'prepare it with a validation split, e.g. prepare(dataset, val_per_class=100).')
-    _check(task, ipc, hardness, 'hardness')
+    check_rows(task, ipc, hardness, 'hardness')
     p = get_protocol(protocol, **overrides) if isinstance(protocol, str) else dataclasses.replace(protocol, **overrides)
     n = int(torch.bincount(task.y_train.cpu(), minlength=task.num_classes).min())
     curve = []
@@ -161,7 +142,7 @@ def sliding_window(task:Task, ipc:int, hardness:torch.Tensor, betas=BETAS, param
 
 # %% ../nbs/06_selection.ipynb #ffcb6675
 SELECTORS = {  # method -> (function, the inputs it needs)
-    'random': (random_select, ('seed',)),
+    'random': (random_synset, ('seed',)),
     'herding': (herding, ('feats',)),
     'kcenter': (kcenter, ('feats', 'seed')),
     'hardest': (partial(by_score, hardest=True), ('hardness',)),

@@ -12,8 +12,9 @@ import torch
 
 from .core import SynSet, atomic_write_json
 from .data import Task
-from .scores import load_scores, to_hardness
-from .selection import sliding_window, window, window_start, random_select
+from .scores import SCORE_KINDS, check_score, hardness_for
+from .evaluate import random_synset
+from .selection import sliding_window, window, window_start
 from .trajectories import Buffer
 from . import mtt
 
@@ -26,7 +27,8 @@ class SelMatchConfig(mtt.MTTConfig):
     "A SelMatch run: trajectory-matching settings plus the selection step (authors' settings in `PRESETS`)."
     preprocess:str='standardize' # SelMatch's code normalises by mean/std and never whitens
     init:str='window' # 'window' (SelMatch) or 'random' (plain MTT initialisation)
-    score:str='cscore' # difficulty score: 'cscore' (authors' CIFAR scripts) or 'forgetting' (published files), or 'given' (passed in)
+    score:str='cscore' # difficulty score kind (`scores.SCORE_KINDS`): 'cscore' (authors' CIFAR scripts), 'forgetting' or 'train_hardness'
+    score_source:str='published' # 'published' (score files), 'computed' (trained here) or 'given' (passed as `hardness=`)
     beta:float|None=None # window start parameter; None = choose on the validation split
     beta_param:str='ipc' # start = beta x IPC ('ipc', the authors' code) or beta x class size ('fraction', the paper's wording)
     betas:tuple=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9) # grid searched when beta is None
@@ -36,8 +38,7 @@ class SelMatchConfig(mtt.MTTConfig):
         super().check(n)
         if self.init not in ('window', 'random'): raise ValueError(f"init={self.init!r}: use 'window' or 'random'.")
         if self.beta_param not in ('fraction', 'ipc'): raise ValueError(f"beta_param={self.beta_param!r}: use 'fraction' or 'ipc'.")
-        if self.score not in ('forgetting', 'cscore', 'given'):
-            raise ValueError(f"score={self.score!r}: use 'forgetting', 'cscore' or 'given' (pass the scores).")
+        check_score(self.score, SCORE_KINDS.get(self.score, ('',))[0] if self.score_source == 'given' else self.score_source)
 
     def mtt_config(self) -> mtt.MTTConfig:
         "The trajectory-matching part of this config."
@@ -61,7 +62,7 @@ PRESETS = {f'{_SHORT.get(d, d)}-ipc{ipc}': dict(_SHARED, dataset=d, ipc=ipc, alp
 PRESETS['digits-smoke'] = dict(dataset='digits', ipc=10, alpha=0.5, beta=None, betas=(0.0, 2.0, 4.0, 6.0), beta_param='ipc', lr_img=100.0,
                                eval_epochs=100, syn_steps=10, expert_epochs=2, max_start_epoch=6, lr_lr=1e-5, lr_teacher=0.01,
                                batch_syn=50, iterations=100, net='convnet_bn', net_kwargs=dict(width=32, depth=2),
-                               preprocess='standardize', augment='dsa', score='given',
+                               preprocess='standardize', augment='dsa', score='forgetting', score_source='given',
                                source='ours: CPU smoke setting on digits (window start = beta x IPC, chosen on validation)')
 
 def preset(name:str, **overrides) -> SelMatchConfig:
@@ -79,15 +80,15 @@ def preset_eval(cfg:SelMatchConfig) -> dict:
 
 # %% ../nbs/22_selmatch.ipynb #ddf0925b
 def get_hardness(task:Task, cfg:SelMatchConfig, hardness:torch.Tensor|None=None, scores_path=None) -> torch.Tensor:
-    "Hardness (high = hard) of every training row: given, or from the published score files."
-    if cfg.score == 'given' or hardness is not None:
-        if hardness is None: raise ValueError("score='given' needs the hardness tensor (one value per training row); pass hardness=.")
+    "Hardness (high = hard) of every training row: given (`hardness=`), or `scores.hardness_for(task, cfg.score, cfg.score_source)`."
+    if cfg.score_source == 'given' or hardness is not None:
+        if hardness is None: raise ValueError("score_source='given' needs the hardness tensor (one value per training row); pass hardness=.")
         h = torch.as_tensor(hardness, dtype=torch.float32)
         if h.shape != (len(task.y_train),):
             raise ValueError(f'hardness has shape {tuple(h.shape)} but the task has {len(task.y_train)} training rows; '
                              'compute it for this task (e.g. scores.forgetting_scores(task)).')
         return h
-    return to_hardness(load_scores(cfg.score, task, scores_path), cfg.score)
+    return hardness_for(task, cfg.score, cfg.score_source, path=scores_path)
 
 def check(task:Task, cfg:SelMatchConfig, buffer, hardness:torch.Tensor|None=None, scores_path=None) -> tuple:
     "Validate everything before work; return (hardness or None, opened Buffer or None)."
@@ -111,7 +112,7 @@ def check(task:Task, cfg:SelMatchConfig, buffer, hardness:torch.Tensor|None=None
 def initial_set(task:Task, cfg:SelMatchConfig, hardness:torch.Tensor|None, window_kw:dict|None=None) -> tuple:
     "The initial set (window, or random rows) with rows hardest first within each class, and the window search record."
     if cfg.init == 'random':
-        s = random_select(task, cfg.ipc, cfg.seed, hardness=hardness)
+        s = random_synset(task, cfg.ipc, cfg.seed, hardness=hardness)
         return s, None
     search, beta = None, cfg.beta
     if beta is None:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from .core import ArtifactError, atomic_write_json, provenance
+from .core import ArtifactError, atomic_write_json, progress_bar, provenance
 from .data import PREPROCESSORS, Task
 from .models import NETWORKS, get_network
 from .augment import AUGMENTS
@@ -173,7 +172,7 @@ def _train_group(task:Task, cfg:ExpertConfig, group:list, out:Path, P:int):
 def train_buffer(task:Task, # the real data (training split) and its preprocessing
                  cfg:ExpertConfig, # how to train the experts
                  out, # buffer folder (created, or resumed when it holds a buffer of the same config)
-                 progress:bool=True, # tqdm bar over experts and a line per finished expert
+                 progress:bool=True, # progress bar over experts and a line per finished expert
                  on_expert=None, # optional on_expert(i, path), called after expert i is recorded
                 ) -> Buffer:
     "Train `cfg.num_experts` experts on `task`'s training split, saving every epoch's parameters under `out`; resumable."
@@ -203,7 +202,7 @@ def _train_buffer(task, cfg, out, progress, on_expert):
     todo = [i for i in range(cfg.num_experts) if i not in man['finished']]
     if todo: man['runs'].append(dict(provenance(task.device), started=time.strftime('%Y-%m-%dT%H:%M:%S%z')))
     atomic_write_json(out/'manifest.json', man)
-    with tqdm(total=len(todo), unit='expert', desc=f'experts -> {out.name}', disable=not progress) as bar:
+    with progress_bar(total=len(todo), unit='expert', desc=f'experts -> {out.name}', disable=not progress) as bar:
         for j in range(0, len(todo), cfg.parallel):
             group, t0 = todo[j:j + cfg.parallel], time.time()
             _train_group(task, cfg, group, out, P)

@@ -21,9 +21,15 @@ def _kill_when(p, ready, timeout=300):
     p.send_signal(signal.SIGKILL); p.wait()
 
 
-def test_killed_buffer_job_continues_from_the_last_finished_expert(tmp_path):
-    full = subprocess.run(BUFFER + ['--out', str(tmp_path/'full')], capture_output=True, text=True, timeout=600)
-    assert full.returncode == 0, full.stderr
+@pytest.fixture(scope='module')
+def digits_buffer(tmp_path_factory):
+    "The uninterrupted buffer, trained once for this module (in this process: the same numbers as the CLI in a subprocess)."
+    out = tmp_path_factory.mktemp('buffers')/'full'
+    run(BUFFER[1:] + ['--out', str(out)])
+    return out
+
+
+def test_killed_buffer_job_continues_from_the_last_finished_expert(tmp_path, digits_buffer):
     out = tmp_path/'killed'
     p = subprocess.Popen(BUFFER + ['--out', str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _kill_when(p, lambda: (out/'expert_0001.npy').exists())
@@ -32,15 +38,13 @@ def test_killed_buffer_job_continues_from_the_last_finished_expert(tmp_path):
     resumed = subprocess.run(BUFFER + ['--out', str(out)], capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     for i in range(4):
-        a, b = np.load(tmp_path/'full'/f'expert_{i:04d}.npy'), np.load(out/f'expert_{i:04d}.npy')
+        a, b = np.load(digits_buffer/f'expert_{i:04d}.npy'), np.load(out/f'expert_{i:04d}.npy')
         assert a.shape == (9, b.shape[1]) and np.array_equal(a, b), i
     assert sorted(json.loads((out/'manifest.json').read_text())['finished']) == [0, 1, 2, 3]
 
 
-def test_killed_selmatch_run_resumes_to_the_uninterrupted_result(tmp_path):
-    buf = tmp_path/'buffer'
-    assert subprocess.run(BUFFER + ['--out', str(buf)], capture_output=True, text=True, timeout=600).returncode == 0
-    args = SELMATCH + ['--buffer', str(buf)]
+def test_killed_selmatch_run_resumes_to_the_uninterrupted_result(tmp_path, digits_buffer):
+    args = SELMATCH + ['--buffer', str(digits_buffer)]
     full = subprocess.run(args + ['--out', str(tmp_path/'full')], capture_output=True, text=True, timeout=600)
     assert full.returncode == 0, full.stderr
     out = tmp_path/'killed'
@@ -62,7 +66,8 @@ def test_selmatch_bad_input_fails_before_work(tmp_path, capsys):
     cases = [(('--alpha', '1.5'), 'must be in [0, 1]'),
              (('--beta', '20'), 'does not fit in a class'),  # start = int(20 x IPC 10) = 200 ranks: past a digits class
              (('--buffer', str(tmp_path/'missing')), 'distill-nb buffers --dataset digits --net convnet_bn --width 32 --depth 2'),
-             (('--score', 'cscore'), "No published scores exist for 'digits'")]
+             (('--score', 'cscore'), "No published scores exist for 'digits'"),  # C-scores exist only published
+             (('--score', 'train_hardness', '--score-source', 'published'), 'train_hardness scores are only computed')]
     for args, msg in cases:  # in this process: each case fails before any work
         t = time.time()
         with pytest.raises(SystemExit) as e: run(['selmatch', '--dataset', 'digits', '--out', str(tmp_path/'x'), *args])
