@@ -4,12 +4,13 @@
 
 # %% ../nbs/09_cli.ipynb #b8e92809
 from __future__ import annotations
-import dataclasses, io, sys, time
+import dataclasses, io, os, sys, time
 from pathlib import Path
 
 import torch
 from fastcore.script import Param, anno_parser
 
+from . import dist
 from .core import (ArtifactError, SynSet, atomic_write_json, check_out_dir, check_out_file,
     export_png, export_pt, provenance, resolve_device, set_threads)
 from .data import DATASETS, dataset_info, load_dataset, prepare
@@ -54,7 +55,8 @@ def run(argv:list):
     raise SystemExit(0 if asked else 2)
 
 def main():
-    "Entry point of the `distill-nb` console script."
+    "Entry point of the `distill-nb` console script (also `python -m distill_nb.cli`, e.g. under torchrun)."
+    if int(os.environ.get('RANK', '0')) > 0: sys.stdout = open(os.devnull, 'w')  # under torchrun: rank 0 speaks; errors still reach stderr
     run(sys.argv[1:])
 
 # %% ../nbs/09_cli.ipynb #74817d5b
@@ -158,6 +160,12 @@ def quickstart(dataset:str='digits', # dataset name (digits works offline)
 # %% ../nbs/09_cli.ipynb #c16dfd1d
 _SHORT = {'tiny-imagenet': 'tiny'}
 
+def _device(device:str|None) -> torch.device:
+    "The checked device; under torchrun this also joins the process group (gloo on CPU, NCCL on CUDA)."
+    dev = resolve_device(device)
+    dist.init(dev)
+    return dev
+
 def _check_dataset(dataset:str):
     "Refuse a dataset name the registry does not know."
     if dataset not in DATASETS: raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}.")
@@ -174,7 +182,8 @@ def _overrides(name:str, base:dict, given:dict) -> dict:
     "The flags given (not None); each one that changes preset `name`'s value is logged on stderr."
     over = {k: v for k, v in given.items() if v is not None}
     for k, v in over.items():
-        if k in base and base[k] != v: print(f"preset {name}: --{k.replace('_', '-')} {v} overrides its {k}={base[k]!r}", file=sys.stderr)
+        if k in base and base[k] != v and dist.is_main():  # under torchrun: said once
+            print(f"preset {name}: --{k.replace('_', '-')} {v} overrides its {k}={base[k]!r}", file=sys.stderr)
     return over
 
 def _named_preset(preset:str, dataset:str|None, presets:dict) -> str:
@@ -199,6 +208,7 @@ def rat_bptt(dataset:str=None, # dataset name (with --ipc, picks the preset; def
              init:str=None, # noise or real
              window_adam:str=None, # higher (authors' unroll, the default) or torch (torch.optim's Adam in every inner step)
              clip_rule:str=None, # authors (update the EMA, then clip; the default) or lagged (clip with the previous EMA)
+             nets_per_step:int=None, # fresh networks per meta-step, meta-gradients averaged (default 1; under torchrun: the number of ranks)
              seed:int=0, # seed of the run
              val_per_class:int=None, # validation images per class (default: 500, or 10 for digits)
              eval_every:int=0, # validation accuracy every N meta-steps (0: never)
@@ -214,11 +224,12 @@ def rat_bptt(dataset:str=None, # dataset name (with --ipc, picks the preset; def
             ):
     "Distil a set with RaT-BPTT (presets for the paper's settings), checkpointed and evaluated."
     set_threads(threads)
-    t0, dev = time.time(), resolve_device(device)
+    t0, dev = time.time(), _device(device)
     name = _named_preset(preset, dataset, rb.PRESETS) if preset else _preset_name(dataset or 'cifar10', ipc or 10)
     base = dataclasses.asdict(rb.preset(name))
     given = dict(steps=steps, unroll=unroll, window=window, mode=mode, outer_lr=outer_lr, real_batch=real_batch, outer_chunk=outer_chunk,
                  init=init, window_adam=window_adam, clip_rule=clip_rule, seed=seed, ipc=ipc,
+                 nets_per_step=nets_per_step or (dist.world()[1] if dist.world()[1] > 1 else None),
                  net_kwargs={**base['net_kwargs'], 'width': width} if width else None)
     cfg = rb.preset(name, **_overrides(name, base, given))
     ekw = {**rb.preset_eval(name, cfg), **({'steps': eval_steps} if eval_steps else {})}
@@ -233,12 +244,13 @@ def rat_bptt(dataset:str=None, # dataset name (with --ipc, picks the preset; def
     s = rb.distill(task, cfg, out=out, eval_every=eval_every, eval_kw=dict(k=eval_k, **ekw),
                    checkpoint_every=checkpoint_every, progress=not quiet)
     s.meta['eval_protocol'] = dict(name='rat_bptt', overrides=ekw)  # `distill-nb eval` uses it by default
-    s.save(out/'synset.synset')
-    r = evaluate(s, task, 'rat_bptt', k=k, progress=not quiet, **ekw)
-    export_png(s, out/'synset.png')
-    atomic_write_json(out/'results.json', dict(preset=name, config=s.meta['config'], test=r.to_dict(), meta_steps=s.meta['steps'],
-                                               distill_wall_time=s.meta['wall_time'], wall_time=time.time() - t0,
-                                               evals=s.meta['evals'], provenance=provenance(dev)))
+    if dist.is_main(): s.save(out/'synset.synset')
+    r = evaluate(s, task, 'rat_bptt', k=k, progress=not quiet, **ekw)  # every rank: the seeds are split across ranks
+    if dist.is_main():
+        export_png(s, out/'synset.png')
+        atomic_write_json(out/'results.json', dict(preset=name, config=s.meta['config'], test=r.to_dict(), meta_steps=s.meta['steps'],
+                                                   distill_wall_time=s.meta['wall_time'], wall_time=time.time() - t0, evals=s.meta['evals'],
+                                                   world_size=dist.world()[1], provenance=provenance(dev)))
     print(f'{name}: {r} after {s.meta["steps"]} meta-steps; wrote {out}/synset.synset, synset.png, results.json')
     return s, r
 
@@ -274,7 +286,7 @@ def buffers(dataset:str='cifar10', # dataset name
     "Train expert trajectories for MTT / SelMatch (resumable)."
     set_threads(threads)
     _check_dataset(dataset)
-    dev = resolve_device(device)
+    dev = _device(device)
     nk = {k: v for k, v in dict(width=width, depth=depth).items() if v is not None}
     cfg = ExpertConfig(dataset=dataset, preprocess=preprocess, net=net, net_kwargs=nk, num_experts=experts, epochs=epochs, lr=lr,
                        batch_size=batch_size, augment=augment, parallel=parallel, seed=seed)
@@ -377,6 +389,7 @@ def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset;
                  width:int=None, # ConvNet width of the experts and student (must match the buffer)
                  depth:int=None, # ConvNet depth of the experts and student (must match the buffer)
                  recompute:bool=False, # backward one student step at a time (memory independent of N)
+                 trajectories_per_iter:int=None, # expert segments per iteration, gradients averaged (default 1; under torchrun: the number of ranks)
                  score_runs:int=2, # networks for computed scores
                  score_epochs:int=10, # epochs for computed scores
                  seed:int=0, # seed of the run
@@ -394,7 +407,7 @@ def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset;
                 ):
     "SelMatch: difficulty window + partial trajectory matching (presets for the paper's table), checkpointed and evaluated."
     set_threads(threads)
-    t0, dev = time.time(), resolve_device(device)
+    t0, dev = time.time(), _device(device)
     if preset: name = _named_preset(preset, dataset, sm.PRESETS)
     else:
         _check_dataset(dataset or 'cifar10')
@@ -404,6 +417,7 @@ def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset;
     given = dict(alpha=alpha, beta=beta, beta_param=beta_param, init=init, iterations=iterations, syn_steps=syn_steps,
                  batch_syn=batch_syn, batch_order=batch_order, lr_img=lr_img, max_start_epoch=max_start_epoch, eval_epochs=eval_epochs,
                  seed=seed, recompute=recompute or None, ipc=ipc,
+                 trajectories_per_iter=trajectories_per_iter or (dist.world()[1] if dist.world()[1] > 1 else None),
                  net_kwargs={**base['net_kwargs'], **{k_: v for k_, v in dict(width=width, depth=depth).items() if v}} if width or depth else None)
     cfg = sm.preset(name, **_overrides(name, base, given))
     cfg.check()  # settings first, before any path is looked at
@@ -428,8 +442,9 @@ def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset;
     s = sm.selmatch(task, cfg, buffer, hardness=h, out=out, window_kw=wk, checkpoint_every=checkpoint_every,
                     eval_every=eval_every, eval_kw=dict(k=2, **ev), progress=not quiet)
     s.meta['eval_protocol'] = dict(name='selmatch', overrides=ev)  # `distill-nb eval` uses it by default
-    s.save(out/'synset.synset')
+    if dist.is_main(): s.save(out/'synset.synset')
     r = evaluate(s, task, 'selmatch', k=k, progress=not quiet, **ev) if k else None
+    if not dist.is_main(): return s, r  # rank 0 alone writes
     export_png(s, out/'synset.png')
     atomic_write_json(out/'results.json', dict(preset=name, config=dataclasses.asdict(cfg), score=dict(kind=kind, source=source), window=s.meta.get('window'),
                                                test=r.to_dict() if r else None, eval=ev, iterations=s.meta.get('steps'),
@@ -475,3 +490,6 @@ def report_cmd(out:str=None, # results root (default: figures/ of the repository
     path = write_report(out or rp.find_root()/'figures', registry=rp.find_root()/rp.REGISTRY)
     print(f'wrote {path}')
     return path
+
+# %% ../nbs/09_cli.ipynb #a014e8f6
+if __name__ == '__main__' and Path(sys.argv[0]).name == 'cli.py': main()  # python -m distill_nb.cli, not this notebook's kernel

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import dist
+
 # %% auto #0
 __all__ = ['SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'atomic_write_bytes', 'atomic_write_json',
            'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty', 'provenance', 'resolve_device', 'set_threads',
@@ -410,7 +412,8 @@ def run_loop(method, # an object with step(i) -> dict, state_dict(), load_state_
             ) -> SynSet:
     "Run `method.step` from its last checkpoint up to `total`: trace, validate, checkpoint, stop on NaN; return the set."
     if eval_every and evaluate is None: raise ValueError(f'eval_every={eval_every} needs an `evaluate` function.')
-    out, t0 = (Path(out) if out is not None else None), time.time()
+    dist.check_same(config or {}, name)  # under torchrun: every rank must run the same config
+    main, out, t0 = dist.is_main(), (Path(out) if out is not None else None), time.time()
     ck = Checkpointer(out/'checkpoint.ckpt', checkpoint_every, method.generators, without(config or {}, budget)) if out is not None else None
     run = dict(step=0, elapsed=0.0, trace={}, evals=[])
     if ck is not None and (saved := ck.load()) is not None:
@@ -418,7 +421,7 @@ def run_loop(method, # an object with step(i) -> dict, state_dict(), load_state_
         run = saved[1]['run']
     now = lambda: {**run, 'elapsed': run['elapsed'] + time.time() - t0}
     snapshot = lambda: dict(method=method.state_dict(), run=now())
-    bar = progress_bar(range(run['step'], total), initial=run['step'], total=total, disable=not progress, desc=desc)
+    bar = progress_bar(range(run['step'], total), initial=run['step'], total=total, disable=not (progress and main), desc=desc)
     with flush_denormal():
         for i in bar:
             trace = method.step(i)
@@ -430,13 +433,13 @@ def run_loop(method, # an object with step(i) -> dict, state_dict(), load_state_
             run['step'] = i + 1
             for k, v in trace.items(): run['trace'].setdefault(k, []).append(v)
             if eval_every and run['step'] % eval_every == 0:
-                r = evaluate(method.result(now()))
+                r = evaluate(method.result(now()))  # every rank: an evaluation splits its seeds across ranks
                 run['evals'].append(dict(step=run['step'], val=r.mean, val_std=r.std))
-                bar.write(f"{unit} {run['step']}: validation accuracy {r}")
-            bar.set_postfix(method.postfix(trace) if hasattr(method, 'postfix') else {})
-            if ck is not None: ck.maybe_save(run['step'], snapshot)
+                if main: bar.write(f"{unit} {run['step']}: validation accuracy {r}")
+            bar.set_postfix(method.postfix(trace) if hasattr(method, 'postfix') else {}, refresh=False)  # drawn at the bar's pace
+            if ck is not None and main: ck.maybe_save(run['step'], snapshot)
     s = method.result(now())
-    if out is not None:
+    if out is not None and main:  # rank 0 alone writes
         if run['step'] % ck.every: ck.save(run['step'], snapshot())  # the last step was not a multiple: save it too
         s.save(out/'synset.synset')
     return s

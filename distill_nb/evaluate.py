@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from . import dist
 from .core import SynSet, Preprocess, flush_denormal, progress_bar, provenance, synset_meta
 from .data import Task, class_balanced_indices
 from .models import NETWORKS, check_input, init_network, stack_networks
@@ -187,11 +188,16 @@ def evaluate(s:SynSet, task:Task, protocol:Protocol|str='rat_bptt', k:int=5, see
     s = s.to(task.device)
     t0 = time.time()
     if vmap is None: vmap = task.device.type == 'cuda'  # vmapped training measured slower than sequential on CPU
-    groups = [seeds] if vmap else [[sd] for sd in seeds]
-    accs = []
+    mine = dist.shard(len(seeds))  # under torchrun: seed i is trained by rank i % world, and the accuracies gathered
+    groups = [mine] if vmap else [[i] for i in mine]
+    done = {}
     for g in groups:
-        nets = train_networks(s.images.detach(), s.labels.detach(), s.num_classes, p, g, s.distilled, s.lr, progress)
-        accs += [100*a for a in accuracy(*nets, x_eval, y_eval)]
+        if not g: continue
+        nets = train_networks(s.images.detach(), s.labels.detach(), s.num_classes, p, [seeds[i] for i in g], s.distilled, s.lr,
+                              progress and dist.is_main())
+        done.update(zip(g, (100*a for a in accuracy(*nets, x_eval, y_eval))))
+    for part in dist.gather(done) if dist.world()[1] > 1 else []: done.update(part)
+    accs = [done[i] for i in range(len(seeds))]
     return EvalResult(accs, seeds, split, dataclasses.asdict(p), len(s), time.time() - t0, provenance(task.device))
 
 # %% ../nbs/04_evaluate.ipynb #9eaa89d1

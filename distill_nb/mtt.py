@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import dist
 from .core import SynSet, run_loop, synset_meta
 from .data import Task
 from .models import functional, init_network, check_input
@@ -46,12 +47,13 @@ class MTTConfig:
     dsa_strategy:str=DSA_STRATEGY # DSA ops to draw from
     alpha:float=1.0 # fraction of each class that is distilled (SelMatch); 1 = plain MTT
     recompute:bool=False # backward one student step at a time (memory independent of N, ~1 extra forward+backward per step)
+    trajectories_per_iter:int=1 # expert segments matched per iteration, gradients averaged (under torchrun, shared by the ranks)
     seed:int=0 # seed of every random draw
 
     def check(self, n:int|None=None):
         "Raise a clear ValueError for settings that cannot run."
         if not 0 <= self.alpha <= 1: raise ValueError(f'alpha={self.alpha}: the distilled fraction must be in [0, 1] (1 = plain MTT).')
-        for k in ('syn_steps', 'expert_epochs', 'max_start_epoch', 'ipc'):
+        for k in ('syn_steps', 'expert_epochs', 'max_start_epoch', 'ipc', 'trajectories_per_iter'):
             if getattr(self, k) < 1: raise ValueError(f'{k}={getattr(self, k)}: must be at least 1.')
         if self.augment not in ('dsa', 'none'): raise ValueError(f"augment={self.augment!r}: use 'dsa' or 'none'.")
         if self.batch_order not in ('authors', 'stream'): raise ValueError(f"batch_order={self.batch_order!r}: use 'authors' or 'stream'.")
@@ -158,23 +160,44 @@ class MTTRun:
         self.opt = torch.optim.SGD([dict(params=[self.x_d], lr=cfg.lr_img), dict(params=[self.syn_lr], lr=cfg.lr_lr)], momentum=cfg.momentum)
         self.gen, self.pick = torch.Generator(dev).manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed)
         self.generators = dict(gen=self.gen, pick=self.pick)
+        if cfg.trajectories_per_iter < dist.world()[1]:
+            raise ValueError(f'trajectories_per_iter={cfg.trajectories_per_iter} but {dist.world()[1]} ranks: every rank matches at least '
+                             f'one segment; use trajectories_per_iter >= {dist.world()[1]}.')
 
     def step(self, i:int, clock=None) -> dict:
         "Iteration `i`: match one expert segment; returns the loss, the learned lr, the expert, its start epoch and the pixel-gradient norm."
         cfg, buf, dev = self.cfg, self.buf, self.task.device
         clock = clock or (lambda phase: contextlib.nullcontext())  # benchmarks time the phases with their own clock
-        with clock('load'):  # memory-mapped expert file -> two (P,) snapshots on the device
-            e = int(torch.randint(len(buf), (1,), generator=self.pick))
-            t = int(torch.randint(cfg.max_start_epoch, (1,), generator=self.pick))
-            start, target = buf.snapshot(e, t, dev), buf.snapshot(e, t + cfg.expert_epochs, dev)
-        with clock('plan'): plan = student_plan(len(self.y), cfg, self.gen, dev)
-        with clock('grad'):
-            x = self.x_all.index_put((self.rows_d,), self.x_d.detach())
-            loss, gx, glr = matching_grad(self.fn, self.buffers, buf.names, buf.shapes, start, target, x, self.y, self.syn_lr, plan, cfg.recompute)
+        if cfg.trajectories_per_iter > 1 or dist.world()[1] > 1: loss, gx, glr, e, t = self.segments()
+        else:
+            with clock('load'):  # memory-mapped expert file -> two (P,) snapshots on the device
+                e = int(torch.randint(len(buf), (1,), generator=self.pick))
+                t = int(torch.randint(cfg.max_start_epoch, (1,), generator=self.pick))
+                start, target = buf.snapshot(e, t, dev), buf.snapshot(e, t + cfg.expert_epochs, dev)
+            with clock('plan'): plan = student_plan(len(self.y), cfg, self.gen, dev)
+            with clock('grad'):
+                x = self.x_all.index_put((self.rows_d,), self.x_d.detach())
+                loss, gx, glr = matching_grad(self.fn, self.buffers, buf.names, buf.shapes, start, target, x, self.y, self.syn_lr, plan, cfg.recompute)
         with clock('update'):
             self.x_d.grad, self.syn_lr.grad = gx[self.rows_d], glr
             self.opt.step()
             return dict(loss=float(loss), syn_lr=self.syn_lr.item(), expert=e, start=t, grad_norm=float(gx.norm()))
+
+    def segments(self) -> tuple:
+        "Mean loss and gradients of `cfg.trajectories_per_iter` expert segments, each with its own student plan; the experts and starts."
+        cfg, buf, dev, K = self.cfg, self.buf, self.task.device, self.cfg.trajectories_per_iter
+        es = torch.randint(len(buf), (K,), generator=self.pick).tolist()
+        ts = torch.randint(cfg.max_start_epoch, (K,), generator=self.pick).tolist()
+        seeds = torch.randint(2**62, (K,), generator=self.gen, device=self.gen.device).tolist()  # one generator per segment
+        x = self.x_all.index_put((self.rows_d,), self.x_d.detach())
+        loss, gx, glr = torch.zeros((), device=dev), torch.zeros_like(x), torch.zeros_like(self.syn_lr)
+        for k in dist.shard(K):  # under torchrun: segment k is matched by rank k % world
+            plan = student_plan(len(self.y), cfg, torch.Generator(self.gen.device).manual_seed(seeds[k]), dev)
+            start, target = buf.snapshot(es[k], ts[k], dev), buf.snapshot(es[k], ts[k] + cfg.expert_epochs, dev)
+            l, dx, dlr = matching_grad(self.fn, self.buffers, buf.names, buf.shapes, start, target, x, self.y, self.syn_lr, plan, cfg.recompute)
+            loss, gx, glr = loss + l, gx + dx, glr + dlr
+        dist.sum_([loss, gx, glr])
+        return loss/K, gx/K, glr/K, es, ts
 
     def postfix(self, trace:dict) -> dict: return dict(loss=f"{trace['loss']:.3f}", syn_lr=f"{trace['syn_lr']:.4f}")
     def state_dict(self) -> dict: return dict(x_d=self.x_d.detach().cpu(), syn_lr=self.syn_lr.detach().cpu(), opt=self.opt.state_dict())

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import dist
 from .core import SynSet, flush_denormal, run_loop, synset_meta
 from .data import Task, class_balanced_indices
 from .models import NETWORKS, check_input, functional, init_network
@@ -54,6 +55,7 @@ class RatConfig:
     augment:str='flip_rotate' # augmentation of synthetic and real batches
     clip_factor:float=2.0 # clip the pixel gradient to clip_factor x the EMA of its norm
     clip_ema:float=0.9 # decay of that EMA
+    nets_per_step:int=1 # fresh networks unrolled per meta-step, each on its share of the real batch; meta-gradients averaged (under torchrun, shared by the ranks)
     clip_rule:str='authors' # 'authors': update the EMA with this step's norm, then clip to clip_factor x the updated EMA (as the authors, with torch's clip_grad_norm_); 'lagged': clip with the EMA of the previous steps, then update it (our previous rule)
 
     def __post_init__(self):
@@ -74,6 +76,8 @@ class RatConfig:
              f'[{self.min_start}, {self.unroll - self.window}]; lower min_start or the window.'),
             (min(self.ipc, self.steps, self.batch_per_class, self.real_batch) >= 1,
              'ipc, steps, batch_per_class and real_batch must all be >= 1.'),
+            (1 <= self.nets_per_step <= self.real_batch,
+             f'nets_per_step={self.nets_per_step}: use 1 or more networks, at most real_batch={self.real_batch} (each needs real images).'),
         ]
         for ok, msg in checks:
             if not ok: raise ValueError(f'RatConfig: {msg}')
@@ -246,6 +250,9 @@ class RatRun:
     "The state of one RaT-BPTT run on `task`; `step` is one meta-step (the `core.run_loop` contract)."
     def __init__(self, task:Task, cfg:RatConfig, prev:SynSet|None=None, beta:float=0.0, config:dict|None=None):
         if not 0 <= beta <= 1: raise ValueError(f'beta={beta}: the boosting strength must be in [0, 1] (0 freezes earlier blocks).')
+        if cfg.nets_per_step < dist.world()[1]:
+            raise ValueError(f'nets_per_step={cfg.nets_per_step} but {dist.world()[1]} ranks: every rank unrolls at least one network; '
+                             f'use nets_per_step >= {dist.world()[1]} (a multiple keeps the ranks equally busy).')
         self.blocks = list(prev.meta.get('blocks', [prev.ipc])) if prev is not None else []
         check_task(task, cfg, sum(self.blocks) + cfg.ipc)
         if prev is not None and prev.soft != cfg.learn_labels:
@@ -277,8 +284,7 @@ class RatRun:
         idx = cur['perm'][cur['pos']:cur['pos'] + cfg.real_batch]
         cur['pos'] += cfg.real_batch
         with flush_denormal():  # denormals make CPU unrolls many times slower
-            loss, grads = meta_step(self.task, cfg, self.xs, self.ys, self.leaves, self.rows, self.task.x_train[idx],
-                                    self.task.y_train[idx], cur['c'], self.gen)
+            loss, grads = self.meta_batch(idx, cur['c'])
         norm = torch.sqrt(sum((g**2).sum() for g, px in zip(grads, self.is_pixel) if px))
         scale, cur['ema'] = clip_scale(float(norm), cur['ema'], cfg)
         for t, g, px in zip(self.leaves, grads, self.is_pixel): t.grad = None if g is None else (g*scale if px else g)
@@ -288,6 +294,23 @@ class RatRun:
                 for y in self.ys:
                     if y.requires_grad: y.clamp_(min=0)
         return dict(loss=float(loss), grad_norm=float(norm), c=cur['c'])
+
+    def meta_batch(self, idx:torch.Tensor, c:int) -> tuple:
+        "Mean outer loss and meta-gradient of `cfg.nets_per_step` fresh networks, network k on the k-th share of real rows `idx`."
+        cfg, K, task = self.cfg, self.cfg.nets_per_step, self.task
+        if K == 1 and dist.world()[1] == 1:  # one network in one process: it draws from the run's generator itself
+            return meta_step(task, cfg, self.xs, self.ys, self.leaves, self.rows, task.x_train[idx], task.y_train[idx], c, self.gen)
+        seeds = torch.randint(2**62, (K,), generator=self.gen, device=self.gen.device).tolist()  # one generator per network
+        parts = torch.tensor_split(idx, K)
+        loss, grads = torch.zeros((), device=task.device, dtype=task.x_train.dtype), [torch.zeros_like(t) for t in self.leaves]
+        for k in dist.shard(K):  # under torchrun: network k is unrolled by rank k % world
+            g = torch.Generator(self.gen.device).manual_seed(seeds[k])
+            l, gs = meta_step(task, cfg, self.xs, self.ys, self.leaves, self.rows, task.x_train[parts[k]], task.y_train[parts[k]], c, g)
+            loss += l
+            for acc, d in zip(grads, gs):
+                if d is not None: acc += d
+        dist.sum_([loss, *grads])
+        return loss/K, [d/K for d in grads]
 
     def postfix(self, trace:dict) -> dict: return dict(loss=f"{trace['loss']:.3f}", window_start=trace['c'])
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from . import dist
 from .core import SynSet, atomic_write_json
 from .data import Task
 from .scores import SCORE_KINDS, check_score, hardness_for
@@ -137,7 +138,7 @@ def selmatch(task:Task, cfg:SelMatchConfig, buffer=None, hardness:torch.Tensor|N
         init, _ = initial_set(task, dataclasses.replace(cfg, beta=win['beta']), h)
     else:
         init, win = initial_set(task, cfg, h, window_kw)
-        if record is not None and win is not None: atomic_write_json(record, win)
+        if record is not None and win is not None and dist.is_main(): atomic_write_json(record, win)
     if cfg.alpha == 0:
         s = SynSet(init.images, init.labels, init.num_classes, init.preprocess, distilled=torch.zeros(len(init), dtype=torch.bool,
                    device=init.images.device), meta=dict(init.meta))
@@ -146,5 +147,5 @@ def selmatch(task:Task, cfg:SelMatchConfig, buffer=None, hardness:torch.Tensor|N
                         eval_every=eval_every, eval_kw=eval_kw, progress=progress)
     method = 'selmatch' if cfg.init == 'window' and cfg.alpha > 0 else ('window' if cfg.alpha == 0 else 'mtt')
     s.meta.update(method=method, selmatch=dataclasses.asdict(cfg), window=win, selmatch_wall_time=time.time() - t0)
-    if out is not None: s.save(out/'synset.synset')
+    if out is not None and dist.is_main(): s.save(out/'synset.synset')  # under torchrun rank 0 alone writes
     return s

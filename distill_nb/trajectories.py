@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import dist
 from .core import ArtifactError, atomic_write_json, progress_bar, provenance
 from .data import PREPROCESSORS, Task
 from .models import NETWORKS, get_network
@@ -179,11 +180,12 @@ def train_buffer(task:Task, # the real data (training split) and its preprocessi
     out = Path(out)
     _check_task(cfg, task)
     if (man := _read_manifest(out) if out.is_dir() else None) is not None: _check_same(man, cfg, task, out)  # before any wait
+    if dist.world()[1] > 1: return _train_buffer_ranks(task, cfg, out, progress, on_expert)
     out.mkdir(parents=True, exist_ok=True)
     with _writer_lock(out): return _train_buffer(task, cfg, out, progress, on_expert)
 
-def _train_buffer(task, cfg, out, progress, on_expert):
-    "`train_buffer`'s work, done while holding the folder's writer lock."
+def _prepare(task, cfg, out) -> tuple:
+    "Read (or start) the manifest, count finished experts (complete files included), clear leftovers; return (manifest, P, todo)."
     names, shapes = _layout(cfg.net, cfg.net_kwargs, task)
     P = sum(int(np.prod(s)) for s in shapes)
     man = _read_manifest(out)  # again: another writer may have finished while this one waited
@@ -192,34 +194,71 @@ def _train_buffer(task, cfg, out, progress, on_expert):
                    image_shape=list(task.shape), names=names, shapes=shapes, num_params=P, epochs=cfg.epochs,
                    finished=[], experts={}, runs=[])
     else: _check_same(man, cfg, task, out)
+    size = (cfg.epochs + 1)*P*4
+    complete = lambda i: (out/expert_file(i)).exists() and (out/expert_file(i)).stat().st_size >= size
+    lost = [i for i in man['finished'] if not complete(i)]
+    if lost: _log.warning(f'{out}: expert file(s) {lost} missing or truncated; they will be retrained.')
+    # a file is renamed into place only when complete, so one the manifest does not list yet (a job killed between
+    # the two writes, or a rank of a multi-process job) is finished too
+    found = [i for i in range(max(cfg.num_experts, len(man['finished']))) if i not in man['finished'] and complete(i)]
+    for i in found: man['experts'][str(i)] = dict(file=expert_file(i), seed=cfg.seed + i, bytes=(out/expert_file(i)).stat().st_size)
+    man['finished'] = sorted(set(man['finished']) - set(lost) | set(found))
     man['config'] = _norm(dataclasses.asdict(cfg))
     man['config']['num_experts'] = max(cfg.num_experts, len(man['finished']))
-    size = (cfg.epochs + 1)*P*4
-    lost = [i for i in man['finished'] if not (out/expert_file(i)).exists() or (out/expert_file(i)).stat().st_size < size]
-    if lost: _log.warning(f'{out}: expert file(s) {lost} missing or truncated; they will be retrained.')
-    man['finished'] = [i for i in man['finished'] if i not in lost]
     for f in out.glob('.expert_*.tmp'): f.unlink()  # left by a killed job (this process holds the writer lock)
     todo = [i for i in range(cfg.num_experts) if i not in man['finished']]
-    if todo: man['runs'].append(dict(provenance(task.device), started=time.strftime('%Y-%m-%dT%H:%M:%S%z')))
+    if todo: man['runs'].append(dict(provenance(task.device), started=time.strftime('%Y-%m-%dT%H:%M:%S%z'), world_size=dist.world()[1]))
     atomic_write_json(out/'manifest.json', man)
+    return man, P, todo
+
+def _record(man:dict, out:Path, cfg:ExpertConfig, done:dict):
+    "Add the finished experts `done` ({i: wall seconds, group}) to the manifest and write it."
+    for i, (wall, group) in done.items():
+        man['experts'][str(i)] = dict(file=expert_file(i), seed=cfg.seed + i, bytes=(out/expert_file(i)).stat().st_size,
+                                      wall_time_s=wall, group=group, run=len(man['runs']) - 1)
+    man['finished'] = sorted(set(man['finished']) | set(done))
+    man['bytes'] = sum(man['experts'][str(i)]['bytes'] for i in man['finished'])
+    atomic_write_json(out/'manifest.json', man)
+
+def _train_groups(task, cfg, out, P, todo, progress, on_expert, after_group=None):
+    "Train experts `todo`, `cfg.parallel` at a time; return {i: (wall seconds, group)}."
+    done = {}
     with progress_bar(total=len(todo), unit='expert', desc=f'experts -> {out.name}', disable=not progress) as bar:
         for j in range(0, len(todo), cfg.parallel):
             group, t0 = todo[j:j + cfg.parallel], time.time()
             _train_group(task, cfg, group, out, P)
             wall = time.time() - t0
-            for i in group:
-                f = out/expert_file(i)
-                man['experts'][str(i)] = dict(file=f.name, seed=cfg.seed + i, bytes=f.stat().st_size,
-                                              wall_time_s=wall/len(group), group=group, run=len(man['runs']) - 1)
-            man['finished'] = sorted(man['finished'] + group)
-            man['bytes'] = sum(man['experts'][str(i)]['bytes'] for i in man['finished'])
-            atomic_write_json(out/'manifest.json', man)
+            new = {i: (wall/len(group), group) for i in group}
+            done.update(new)
+            if after_group: after_group(new)
             bar.update(len(group))
             for i in group:
                 msg = f'expert {i} (seed {cfg.seed + i}) done: {cfg.epochs} epochs in {wall/len(group):.1f} s -> {out/expert_file(i)}'
                 _log.info(msg)
                 if progress: bar.write(msg)
                 if on_expert: on_expert(i, out/expert_file(i))
+    return done
+
+def _train_buffer(task, cfg, out, progress, on_expert):
+    "`train_buffer`'s work in one process, done while holding the folder's writer lock."
+    man, P, todo = _prepare(task, cfg, out)
+    _train_groups(task, cfg, out, P, todo, progress, on_expert, after_group=lambda new: _record(man, out, cfg, new))
+    return Buffer(out, task, cfg.net, cfg.net_kwargs)
+
+def _train_buffer_ranks(task, cfg, out, progress, on_expert):
+    "`train_buffer` under torchrun: rank r trains the missing experts r, r + world, ...; rank 0 writes the manifest."
+    rank, size = dist.world()
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        with _writer_lock(out): _prepare(task, cfg, out)
+    dist.barrier()
+    man = _read_manifest(out)
+    P = man['num_params']
+    todo = [i for i in range(cfg.num_experts) if i not in man['finished']]
+    done = _train_groups(task, cfg, out, P, todo[rank::size], progress and rank == 0, on_expert)
+    parts = dist.gather(done)
+    if rank == 0: _record(man, out, cfg, {i: v for p in parts for i, v in p.items()})
+    dist.barrier()  # the manifest is complete before any rank opens the buffer
     return Buffer(out, task, cfg.net, cfg.net_kwargs)
 
 # %% ../nbs/20_trajectories.ipynb #5dadd1d7
@@ -283,9 +322,9 @@ class Buffer:
         return self._open[1]
 
     def snapshot(self, i:int, t:int, device='cpu') -> torch.Tensor:
-        "A (P,) float32 copy of the `i`-th finished expert's parameters after epoch `t` (0 = initialisation)."
+        "A (P,) copy of the `i`-th finished expert's parameters after epoch `t` (0 = initialisation), in torch's default dtype."
         if not 0 <= t <= self.epochs: raise IndexError(f'Epoch {t} out of range: snapshots are 0..{self.epochs}.')
-        return torch.from_numpy(np.array(self.trajectory(i)[t])).to(device)
+        return torch.from_numpy(np.array(self.trajectory(i)[t])).to(device=device, dtype=torch.get_default_dtype())
 
     def unflatten(self, vec:torch.Tensor) -> dict:
         "Flat (..., P) parameters -> `{name: tensor}` in the network's `named_parameters` order and shapes."
