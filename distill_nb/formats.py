@@ -181,8 +181,9 @@ def read_mtt(path, # a folder holding images_IT.pt and labels_IT.pt (lr_IT.pt), 
     space, how = _space(space, side, fi)
     images, labels = check_set_tensors(load_tensor_file(fi, 'MTT images file'), load_tensor_file(fl, 'MTT labels file'), dataset, fi, fl)
     lr = _scalar_lr(load_tensor_file(flr, 'learned lr'), flr) if flr.is_file() else None
+    pp = _preprocess(space, dataset, 'mtt', data, folder, side)
     if check: check_space(images, space, dataset, fi, 'mtt', data)
-    return _synset(images, labels, dataset, _preprocess(space, dataset, 'mtt', data, folder, side), lr, 'mtt', fi, space, how)
+    return _synset(images, labels, dataset, pp, lr, 'mtt', fi, space, how)
 
 # %% ../nbs/07_formats.ipynb #4d5ef745
 def read_rat_bptt(path, # RaT-BPTT's checkpoint (.pth) or its .h5 file
@@ -213,8 +214,8 @@ def read_rat_bptt(path, # RaT-BPTT's checkpoint (.pth) or its .h5 file
     images, labels = check_set_tensors(flat.reshape(-1, *info.shape), lab, dataset, path)
     side = _sidecar(path.parent)
     space, how = _space(space, side, path)
-    if check: check_space(images, space, dataset, path, 'rat_bptt', data)
     pp = _preprocess(space, dataset, 'rat_bptt', data, path.parent, side)
+    if check: check_space(images, space, dataset, path, 'rat_bptt', data)
     return _synset(images, labels, dataset, pp, None, 'rat_bptt', path, space, how, learned_labels=bool(labels.is_floating_point()))
 
 # %% ../nbs/07_formats.ipynb #ea8348f7
@@ -303,8 +304,9 @@ def read_ddranking(path, # folder with images.pt (labels.pt, lr.pt), the images.
     lr = _scalar_lr(load_tensor_file(flr, 'learned lr'), flr) if flr.is_file() else None
     side = _sidecar(folder)
     space, how = _space(space, side, fi)
+    pp = _preprocess(space, dataset, 'mtt', data, folder, side)
     if check: check_space(images, space, dataset, fi, 'mtt', data)
-    return _synset(images, labels, dataset, _preprocess(space, dataset, 'mtt', data, folder, side), lr, 'ddranking', fi, space, how)
+    return _synset(images, labels, dataset, pp, lr, 'ddranking', fi, space, how)
 
 # %% ../nbs/07_formats.ipynb #c5950731
 READERS = {'mtt': read_mtt, 'rat_bptt': read_rat_bptt, 'ddranking': read_ddranking, 'imagefolder': read_image_folder_set}
