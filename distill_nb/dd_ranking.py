@@ -80,10 +80,10 @@ def dd_ranking(s:SynSet, # the set to score
     seeds = list(range(k))
     if full_accs is not None and len(full_accs) != k: raise ValueError(f'full_accs has {len(full_accs)} values for {k} rounds.')
     if syn is not None and list(syn.seeds) != seeds: raise ValueError(f'syn was evaluated with seeds {syn.seeds}, not {seeds}.')
-    masked = p.augment.startswith('combined')
-    def acc(st, i, **o): return evaluate(_no_mask(st) if masked and st.distilled is None else st, task, p, seeds=[i], progress=progress, **o).accs[0]
+    real = _no_mask if p.augment.startswith('combined') else (lambda st: st)  # real images: none distilled
+    def acc(st, i, **o): return evaluate(st, task, p, seeds=[i], progress=progress, **o).accs[0]
     ipc = max(1, round(len(s)/s.num_classes))
-    rdm = [random_synset(task, ipc, seed=i) for i in seeds]
+    rdm = [real(random_synset(task, ipc, seed=i)) for i in seeds]
     teacher = s.soft if teacher is None else teacher
     if teacher:
         soft = teacher_soft_labels(task, p, torch.cat([r.images for r in rdm]))
@@ -94,7 +94,7 @@ def dd_ranking(s:SynSet, # the set to score
     if 'lrs' in metrics:
         hard = dataclasses.replace(s, labels=s.hard_labels)
         accs['syn_hard'] = [acc(hard, i) for i in seeds] if s.soft else accs['syn_any']
-        accs['full'] = list(full_accs) if full_accs is not None else [acc(full_synset(task), i) for i in seeds]
+        accs['full'] = list(full_accs) if full_accs is not None else [acc(real(full_synset(task)), i) for i in seeds]
         out['lrs'] = lrs_from_accs(accs['full'], accs['syn_hard'], accs['syn_any'], accs['rdm_any'], lam, scale)
     if 'ars' in metrics:
         accs['syn_naug'] = [acc(s, i, augment='none') for i in seeds]
