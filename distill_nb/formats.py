@@ -254,7 +254,8 @@ def _restore(root:Path, side:dict, px, labels, names) -> tuple:
     order = side.get('files') or []
     if sorted(order) != sorted(names):
         raise FormatError(f'{root/SIDECAR}: lists {len(order)} files but the folder holds {len(names)} other ones; export the set again.')
-    idx = torch.tensor([names.index(f) for f in order])
+    pos = {f: i for i, f in enumerate(names)}
+    idx = torch.tensor([pos[f] for f in order])
     px, labels = px[idx], labels[idx]
     if side.get('soft_labels'):
         soft = load_tensor_file(root/side['soft_labels'], 'soft label file')
