@@ -119,6 +119,8 @@ def eval_artifact(artifact:str, # a .synset file written by SynSet.save, or anot
     src = 'recorded in the set' if name_p == rec.get('name') else ('given' if protocol else 'default: the set records none')
     print(f"protocol {p.name} ({src}): {p.net} {p.net_kwargs}, {f'{p.steps} steps' if p.steps else f'{p.epochs} epochs'}, "
           f"{p.optimizer} lr {p.lr}, augment {p.augment}")
+    if s.lr is not None and not p.use_learned_lr:
+        print(f'note: the set carries a learned lr ({s.lr:g}), which protocol {p.name} does not use (--protocol mtt does)', file=sys.stderr)
     r = evaluate(s, task, p, k=k, split=split, progress=not quiet)
     print(f'{Path(artifact).name}: {r}')
     res = dict(artifact=str(artifact), format=format, space=s.meta.get('space', s.preprocess.kind), **r.to_dict())

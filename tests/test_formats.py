@@ -145,3 +145,12 @@ def test_huggingface_datasets_reads_the_imagefolder_export(tmp_path, digits_set)
     assert [r['hard_label'] for r in rows] == digits_set.labels.tolist()
     assert np.allclose([r['soft_label'] for r in rows], s.labels.numpy())
     assert rows[0]['image'].size == (8, 8)
+
+
+def test_datm_learned_lr_is_kept_and_named_when_the_protocol_ignores_it(tmp_path, digits_set, capsys):
+    d = _mtt_dir(tmp_path/'datm', digits_set, torch.nn.functional.one_hot(digits_set.labels, 10).float(), lr=0.02)
+    run(['eval', str(d), '--format', 'mtt', '--dataset', 'digits', '--preprocess', 'zca_kornia', '--k', '1', '--steps', '20', '--width', '8', '--quiet'])
+    assert 'learned lr (0.02)' in capsys.readouterr().err
+    from distill_nb.formats import read_synset
+    s = read_synset(d, 'mtt', 'digits', 'zca_kornia')
+    assert abs(s.lr - 0.02) < 1e-7 and s.soft
