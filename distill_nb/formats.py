@@ -156,10 +156,11 @@ def _scalar_lr(v, where) -> float:
         raise FormatError(f'{where}: expected one positive learning rate, found {v!r}.')
     return float(v)
 
-def _synset(images, labels, dataset:str, pp:Preprocess, lr, fmt:str, path, space:str, how:str, **extra) -> SynSet:
-    "The imported set, with what it is and where it came from in `meta`."
-    meta = dict(method=f'imported-{fmt}', dataset=dataset, format=fmt, source=str(path), space=space, space_from=how,
-                provenance=provenance(), **extra)
+def _synset(images, labels, dataset:str, pp:Preprocess, lr, fmt:str, path, space:str, how:str, side:dict|None=None, **extra) -> SynSet:
+    "The imported set, with what it is and where it came from in `meta` (over the exported set's own `meta`, e.g. its protocol)."
+    orig = (side or {}).get('meta') or {}
+    meta = {**orig, **dict(method=f'imported-{fmt}', dataset=dataset, format=fmt, source=str(path), space=space, space_from=how,
+                           provenance=provenance(), **({'exported_method': orig['method']} if 'method' in orig else {}), **extra)}
     s = SynSet(images, labels, dataset_info(dataset).num_classes, pp, lr, meta=meta)
     s.meta['ipc'] = s.ipc
     return s
@@ -183,7 +184,7 @@ def read_mtt(path, # a folder holding images_IT.pt and labels_IT.pt (lr_IT.pt), 
     lr = _scalar_lr(load_tensor_file(flr, 'learned lr'), flr) if flr.is_file() else None
     pp = _preprocess(space, dataset, 'mtt', data, folder, side)
     if check: check_space(images, space, dataset, fi, 'mtt', data)
-    return _synset(images, labels, dataset, pp, lr, 'mtt', fi, space, how)
+    return _synset(images, labels, dataset, pp, lr, 'mtt', fi, space, how, side)
 
 # %% ../nbs/07_formats.ipynb #4d5ef745
 def read_rat_bptt(path, # RaT-BPTT's checkpoint (.pth) or its .h5 file
@@ -216,7 +217,7 @@ def read_rat_bptt(path, # RaT-BPTT's checkpoint (.pth) or its .h5 file
     space, how = _space(space, side, path)
     pp = _preprocess(space, dataset, 'rat_bptt', data, path.parent, side)
     if check: check_space(images, space, dataset, path, 'rat_bptt', data)
-    return _synset(images, labels, dataset, pp, None, 'rat_bptt', path, space, how, learned_labels=bool(labels.is_floating_point()))
+    return _synset(images, labels, dataset, pp, None, 'rat_bptt', path, space, how, side, learned_labels=bool(labels.is_floating_point()))
 
 # %% ../nbs/07_formats.ipynb #ea8348f7
 _IMAGE_EXT = ('.png', '.jpg', '.jpeg', '.bmp')
@@ -279,7 +280,7 @@ def read_image_folder_set(path, # ImageFolder root: PATH/<class>/<image>
     if soft_labels is not None: _, labels = check_set_tensors(px, load_tensor_file(soft_labels, 'soft label file'), dataset, root, soft_labels)
     space, how = _space(space, side, root, default='standardize')
     pp = _preprocess(space, dataset, 'mtt', data, root, side)
-    return _synset(pp.apply(px), labels, dataset, pp, lr, fmt, root, space, how)
+    return _synset(pp.apply(px), labels, dataset, pp, lr, fmt, root, space, how, side)
 
 def read_ddranking(path, # folder with images.pt (labels.pt, lr.pt), the images.pt file, or an ImageFolder
                    dataset:str, # dataset the set was distilled from
@@ -307,7 +308,7 @@ def read_ddranking(path, # folder with images.pt (labels.pt, lr.pt), the images.
     space, how = _space(space, side, fi)
     pp = _preprocess(space, dataset, 'mtt', data, folder, side)
     if check: check_space(images, space, dataset, fi, 'mtt', data)
-    return _synset(images, labels, dataset, pp, lr, 'ddranking', fi, space, how)
+    return _synset(images, labels, dataset, pp, lr, 'ddranking', fi, space, how, side)
 
 # %% ../nbs/07_formats.ipynb #c5950731
 READERS = {'mtt': read_mtt, 'rat_bptt': read_rat_bptt, 'ddranking': read_ddranking, 'imagefolder': read_image_folder_set}
