@@ -161,7 +161,9 @@ def _synset(images, labels, dataset:str, pp:Preprocess, lr, fmt:str, path, space
     orig = (side or {}).get('meta') or {}
     meta = {**orig, **dict(method=f'imported-{fmt}', dataset=dataset, format=fmt, source=str(path), space=space, space_from=how,
                            provenance=provenance(), **({'exported_method': orig['method']} if 'method' in orig else {}), **extra)}
-    s = SynSet(images, labels, dataset_info(dataset).num_classes, pp, lr, meta=meta)
+    mask = (side or {}).get('distilled')  # which rows were optimised (SelMatch's augmentation depends on it)
+    mask = torch.tensor(mask, dtype=torch.bool) if mask is not None and len(mask) == len(images) else None
+    s = SynSet(images, labels, dataset_info(dataset).num_classes, pp, lr, mask, meta)
     s.meta['ipc'] = s.ipc
     return s
 
@@ -381,7 +383,8 @@ def export(self:SynSet, path, # output folder (a file for 'synset')
         s = s.subset(torch.argsort(hard, stable=True))  # DD-Ranking reads rows class by class
     img, lab, hard = s.images.detach().float().cpu(), s.labels.detach().cpu(), s.hard_labels.cpu()
     side = dict(format=format, written_by='distill_nb', dataset=dataset, num_classes=s.num_classes, n=len(s),
-                space=space or s.preprocess.kind, lr=s.lr, soft=s.soft, labels=hard.tolist(), meta=s.meta, export=provenance())
+                space=space or s.preprocess.kind, lr=s.lr, soft=s.soft, labels=hard.tolist(), meta=s.meta, export=provenance(),
+                distilled=None if s.distilled is None else s.distilled.cpu().tolist())
     if format == 'mtt':
         _save_tensor(img, out/'images_best.pt'); _save_tensor(lab, out/'labels_best.pt')  # MTT distill.py:242-243
         if s.lr is not None: _save_tensor(torch.tensor(s.lr, dtype=torch.float64), out/'lr_best.pt')  # DATM: syn_lr.detach().cpu(), 0-d
