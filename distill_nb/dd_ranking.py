@@ -14,7 +14,8 @@ from .data import Task
 from .evaluate import EvalResult, Protocol, evaluate, full_synset, get_protocol, random_synset, reference_network
 
 # %% auto #0
-__all__ = ['METRICS', 'robust_score', 'lrs_from_accs', 'ars_from_accs', 'teacher_soft_labels', 'dd_ranking', 'dd_ranking_line']
+__all__ = ['METRICS', 'DDRANKING_LRS', 'robust_score', 'lrs_from_accs', 'ars_from_accs', 'teacher_soft_labels', 'dd_ranking',
+           'dd_ranking_line']
 
 # %% ../nbs/08_dd_ranking.ipynb #5e683e1b
 def robust_score(x:float) -> float:
@@ -47,6 +48,7 @@ def ars_from_accs(syn_aug:list, rdm_aug:list, syn_naug:list, rdm_naug:list, gamm
 
 # %% ../nbs/08_dd_ranking.ipynb #4ef76b50
 METRICS = ('lrs', 'ars')
+DDRANKING_LRS = (0.001, 0.005, 0.01, 0.05, 0.1)  # the learning rates ddranking searches (metrics/hard_label.py:169)
 
 def _no_mask(s:SynSet) -> SynSet:
     "`s` marked as wholly real (no distilled rows), for protocols whose augmentation depends on it."
@@ -68,6 +70,7 @@ def dd_ranking(s:SynSet, # the set to score
                syn:EvalResult|None=None, # an evaluation of `s` with seeds 0..k-1 under `protocol`, to reuse
                full_accs:list|None=None, # Acc(real, hard) of each round, to reuse
                teacher:bool|None=None, # soft-label the random sets with a full-data teacher (default: when `s` has soft labels)
+               lr_grid:list|None=None, # tune the lr where ddranking does, by best test accuracy over this grid (its own: DDRANKING_LRS)
                progress:bool=False,
                **overrides, # protocol fields (steps=..., net_kwargs=...)
               ) -> dict:
@@ -80,28 +83,33 @@ def dd_ranking(s:SynSet, # the set to score
     seeds = list(range(k))
     if full_accs is not None and len(full_accs) != k: raise ValueError(f'full_accs has {len(full_accs)} values for {k} rounds.')
     if syn is not None and list(syn.seeds) != seeds: raise ValueError(f'syn was evaluated with seeds {syn.seeds}, not {seeds}.')
+    own = s.lr is not None and p.use_learned_lr  # ddranking tunes the set's own evaluations unless it is given syn_lr
     real = _no_mask if p.augment.startswith('combined') else (lambda st: st)  # real images: none distilled
-    def acc(st, i, **o): return evaluate(st, task, p, seeds=[i], progress=progress, **o).accs[0]
+    def acc(st, i, tune=False, **o):
+        "Accuracy of round i; where ddranking searches the lr, the best over `lr_grid`."
+        lrs = lr_grid if tune and lr_grid else [None]
+        return max(evaluate(st, task, p, seeds=[i], progress=progress, **o, **({'lr': l} if l else {})).accs[0] for l in lrs)
     ipc = max(1, round(len(s)/s.num_classes))
     rdm = [real(random_synset(task, ipc, seed=i)) for i in seeds]
     teacher = s.soft if teacher is None else teacher
     if teacher:
         soft = teacher_soft_labels(task, p, torch.cat([r.images for r in rdm]))
         rdm = [dataclasses.replace(r, labels=soft[i*len(r):(i + 1)*len(r)]) for i, r in enumerate(rdm)]
-    accs = dict(syn_any=list(syn.accs) if syn is not None else [acc(s, i) for i in seeds],
-                rdm_any=[acc(r, i) for i, r in zip(seeds, rdm)])
+    tune_syn = bool(lr_grid) and not own
+    accs = dict(syn_any=list(syn.accs) if syn is not None and not tune_syn else [acc(s, i, tune_syn) for i in seeds],
+                rdm_any=[acc(r, i, True) for i, r in zip(seeds, rdm)])
     out = {}
     if 'lrs' in metrics:
         hard = dataclasses.replace(s, labels=s.hard_labels)
-        accs['syn_hard'] = [acc(hard, i) for i in seeds] if s.soft else accs['syn_any']
+        accs['syn_hard'] = [acc(hard, i, True) for i in seeds] if s.soft else accs['syn_any']  # soft_label.py: always searched
         accs['full'] = list(full_accs) if full_accs is not None else [acc(real(full_synset(task)), i) for i in seeds]
         out['lrs'] = lrs_from_accs(accs['full'], accs['syn_hard'], accs['syn_any'], accs['rdm_any'], lam, scale)
     if 'ars' in metrics:
-        accs['syn_naug'] = [acc(s, i, augment='none') for i in seeds]
-        accs['rdm_naug'] = [acc(r, i, augment='none') for i, r in zip(seeds, rdm)]
+        accs['syn_naug'] = [acc(s, i, tune_syn, augment='none') for i in seeds]
+        accs['rdm_naug'] = [acc(r, i, True, augment='none') for i, r in zip(seeds, rdm)]
         out['ars'] = ars_from_accs(accs['syn_any'], accs['rdm_any'], accs['syn_naug'], accs['rdm_naug'], gamma, scale)
     out.update(accs=accs, config=dict(protocol=dataclasses.asdict(p), k=k, seeds=seeds, ipc=ipc, lam=lam, gamma=gamma,
-                                      scale=scale, teacher=bool(teacher), definitions='DD-Ranking README; ddranking 0.2.0 metrics/*.py'))
+                                      scale=scale, teacher=bool(teacher), lr_grid=lr_grid, definitions='DD-Ranking README; ddranking 0.2.0 metrics/*.py'))
     return out
 
 def dd_ranking_line(r:dict) -> str:
