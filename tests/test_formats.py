@@ -81,7 +81,7 @@ def test_rat_bptt_checkpoint_and_wrong_space_warning(tmp_path, digits_set):
                   'optimizer_state_dict': torch.optim.Adam([torch.nn.Parameter(data_w.clone())]).state_dict(),
                   'label_state_dict': {'module.label.weight': label_w.cpu().clone()}}
     fname = str(tmp_path/'IPC_10_0_curr_unroll_10_20_10_.h5')
-    torch.save(checkpoint, fname[:-3]+'.pth')  # RaT-BPTT framework/base.py:287-292
+    torch.save(checkpoint, fname[:-3]+'.pth')  # RaT-BPTT framework/base.py:285-292
     r = run(['eval', fname[:-3]+'.pth', '--format', 'rat_bptt', '--dataset', 'digits', '--preprocess', 'zca', *TINY])
     rat.labels = label_w
     rat.save(tmp_path/'rat.synset')
@@ -95,7 +95,7 @@ def test_rat_bptt_h5_as_the_authors_write_it(tmp_path, digits_set):
     from distill_nb.formats import read_synset
     best_rec = dict(data=digits_set.images.flatten(1).numpy(), epoch=3,
                     label=torch.nn.functional.one_hot(digits_set.labels, 10).float().numpy())
-    with h5py.File(tmp_path/'IPC_10.h5', 'w') as f:  # framework/base.py:281-284
+    with h5py.File(tmp_path/'IPC_10.h5', 'w') as f:  # framework/base.py:280-284
         f.create_dataset('data', data=best_rec['data'])
         f.create_dataset('epoch', data=best_rec['epoch'])
         f.create_dataset('label', data=best_rec['label'])
