@@ -18,14 +18,16 @@ from .evaluate import evaluate, features, full_synset, get_protocol, random_syns
 from . import rat_bptt as rb
 from .trajectories import ExpertConfig, train_buffer
 from .scores import SCORE_KINDS, check_score, hardness_for
+from .formats import EXPORTS, read_synset
+from .dd_ranking import METRICS, dd_ranking, dd_ranking_line
 from .selection import SELECTORS, select, sliding_window, window_start
 from . import selmatch as sm
 from . import reproduce as rp
 from .report import write_report
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'run', 'main', 'data_info', 'eval_artifact', 'quickstart', 'rat_bptt', 'buffers', 'select_cmd',
-           'selmatch_cmd', 'reproduce_cmd', 'report_cmd']
+__all__ = ['COMMANDS', 'command', 'run', 'main', 'data_info', 'eval_artifact', 'quickstart', 'export_cmd', 'rat_bptt', 'buffers',
+           'select_cmd', 'selmatch_cmd', 'reproduce_cmd', 'report_cmd']
 
 # %% ../nbs/09_cli.ipynb #2751c43c
 COMMANDS = {}
@@ -54,6 +56,12 @@ def run(argv:list):
     print(f'usage: distill-nb COMMAND [options]  (COMMAND --help for its options)\n\ncommands:\n{usage}', file=sys.stdout if asked else sys.stderr)
     raise SystemExit(0 if asked else 2)
 
+def _device(device:str|None) -> torch.device:
+    "The checked device; under torchrun this also joins the process group (gloo on CPU, NCCL on CUDA)."
+    dev = resolve_device(device)
+    dist.init(dev)
+    return dev
+
 def main():
     "Entry point of the `distill-nb` console script (also `python -m distill_nb.cli`, e.g. under torchrun)."
     if int(os.environ.get('RANK', '0')) > 0: sys.stdout = open(os.devnull, 'w')  # under torchrun: rank 0 speaks; errors still reach stderr
@@ -74,7 +82,10 @@ def data_info(name:str, # dataset name: cifar10, cifar100, tiny-imagenet, mnist,
 
 # %% ../nbs/09_cli.ipynb #5e537df8
 @command('eval')
-def eval_artifact(artifact:str, # a .synset file written by SynSet.save
+def eval_artifact(artifact:str, # a .synset file written by SynSet.save, or another tool's file or folder (see --format)
+                  format:str='synset', # synset; mtt (MTT / SelMatch / DATM tensors); rat_bptt (its .pth); ddranking (images.pt folder or ImageFolder); imagefolder (PNGs)
+                  preprocess:str=None, # space the images of a foreign format are in: none, standardize, zca, zca_kornia, normalize
+                  metrics:str=None, # DD-Ranking's scores, comma-separated: lrs (with HLR, IOR) and / or ars
                   protocol:str=None, # rat_bptt, mtt or selmatch (default: the protocol recorded in the set, else rat_bptt)
                   k:int=5, # number of fresh networks (seeds 0..k-1)
                   steps:int=None, # override the protocol's step budget
@@ -90,16 +101,18 @@ def eval_artifact(artifact:str, # a .synset file written by SynSet.save
                   quiet:bool=False, # no progress bar
                   threads:int=None, # CPU threads for torch (default: $OMP_NUM_THREADS, else 1)
                  ):
-    "Train k fresh networks on a saved set and report test accuracy."
+    "Train k fresh networks on a saved set (ours or another tool's) and report test accuracy, and DD-Ranking's scores."
     set_threads(threads)
-    dev = resolve_device(device)
+    dev = _device(device)
     if k < 1: raise ValueError(f'--k {k}: train at least 1 network.')
     for flag, v in (('steps', steps), ('epochs', epochs), ('width', width)):
         if v is not None and v < 1: raise ValueError(f'--{flag} {v}: must be at least 1.')
     if split == 'val' and val_per_class < 1:
         raise ValueError('--split val evaluates on a validation split, but --val-per-class is 0; pass --val-per-class N (e.g. 10).')
+    mets = [m.strip() for m in (metrics or '').split(',') if m.strip()]
+    if set(mets) - set(METRICS): raise ValueError(f"--metrics {metrics}: unknown; use some of {', '.join(METRICS)} (e.g. lrs,ars).")
     if out: check_out_file(out, '--out')
-    s = SynSet.load(artifact)
+    s = read_synset(artifact, format, dataset, preprocess, data)
     name = dataset or s.meta.get('dataset')
     if name is None: raise ValueError(f'{artifact} does not record its dataset; pass --dataset NAME.')
     if tuple(s.images.shape[1:]) != tuple(dataset_info(name).shape):
@@ -114,9 +127,15 @@ def eval_artifact(artifact:str, # a .synset file written by SynSet.save
     src = 'recorded in the set' if name_p == rec.get('name') else ('given' if protocol else 'default: the set records none')
     print(f"protocol {p.name} ({src}): {p.net} {p.net_kwargs}, {f'{p.steps} steps' if p.steps else f'{p.epochs} epochs'}, "
           f"{p.optimizer} lr {p.lr}, augment {p.augment}")
+    if s.lr is not None and not p.use_learned_lr and dist.is_main():
+        print(f'note: the set carries a learned lr ({s.lr:g}), which protocol {p.name} does not use (--protocol mtt does)', file=sys.stderr)
     r = evaluate(s, task, p, k=k, split=split, progress=not quiet)
     print(f'{Path(artifact).name}: {r}')
-    if out: atomic_write_json(out, dict(artifact=str(artifact), **r.to_dict()))
+    res = dict(artifact=str(artifact), format=format, space=s.meta.get('space', s.preprocess.kind), **r.to_dict())
+    if mets:
+        res['dd_ranking'] = dd_ranking(s, task, p, k=k, metrics=mets, syn=r if split == 'test' else None, progress=not quiet)
+        print(dd_ranking_line(res['dd_ranking']))
+    if out and dist.is_main(): atomic_write_json(out, res)
     return r
 
 # %% ../nbs/09_cli.ipynb #ef1fa053
@@ -157,14 +176,28 @@ def quickstart(dataset:str='digits', # dataset name (digits works offline)
     print(f'wrote {out}/random.synset, random.png, random.pt, results.json')
     return rows
 
+# %% ../nbs/09_cli.ipynb #40b68a14
+@command('export')
+def export_cmd(artifact:str, # the set: a .synset file, or another tool's file or folder (see --format)
+               to:str='imagefolder', # output format: mtt, ddranking, imagefolder or synset
+               out:str=None, # output folder (a file for --to synset)
+               format:str='synset', # format of ARTIFACT: synset, mtt, rat_bptt, ddranking or imagefolder
+               preprocess:str=None, # space ARTIFACT's images are in (foreign formats)
+               space:str=None, # re-express the images in this space before writing (e.g. normalize for DD-Ranking without ZCA)
+               dataset:str=None, # dataset name (default: the one recorded with ARTIFACT)
+               data:str=None, # folder or .tar.gz holding the data (default: $DISTILL_NB_DATA)
+               threads:int=None, # CPU threads for torch (default: $OMP_NUM_THREADS, else 1)
+              ):
+    "Write a set for other tools: MTT tensors, DD-Ranking inputs, an ImageFolder of PNGs, or a .synset file."
+    set_threads(threads)
+    if to not in EXPORTS: raise ValueError(f"--to {to}: unknown; use one of {', '.join(EXPORTS)}.")
+    if out is None: raise ValueError('--out PATH is needed: the folder (or, for --to synset, the file) to write.')
+    path = read_synset(artifact, format, dataset, preprocess, data).export(out, to, space, data)
+    print(f'wrote {path} ({to})')
+    return path
+
 # %% ../nbs/09_cli.ipynb #c16dfd1d
 _SHORT = {'tiny-imagenet': 'tiny'}
-
-def _device(device:str|None) -> torch.device:
-    "The checked device; under torchrun this also joins the process group (gloo on CPU, NCCL on CUDA)."
-    dev = resolve_device(device)
-    dist.init(dev)
-    return dev
 
 def _check_dataset(dataset:str):
     "Refuse a dataset name the registry does not know."
