@@ -7,6 +7,8 @@ import psutil
 import pytest
 import torch
 
+from distill_nb.cli import run
+
 JOB = str(Path(__file__).with_name('dist_job.py'))
 ENV = dict(os.environ, OMP_NUM_THREADS='1')
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason='this torch build has no torch.distributed')
@@ -114,3 +116,8 @@ def test_the_cli_runs_under_torchrun(tmp_path):
     res = json.loads((out/'results.json').read_text())
     assert res['world_size'] == 2 and res['config']['rat']['nets_per_step'] == 2 and len(res['test']['accs']) == 2
     assert r.stdout.count('wrote') == 1  # rank 0 alone reports
+    ev = subprocess.run(torchrun(['-m', 'distill_nb.cli', 'eval', str(out/'synset.synset'), '--k', '3', '--out', str(tmp_path/'ev.json'),
+                                  '--quiet']), capture_output=True, text=True, timeout=300, env=ENV)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    alone = run(['eval', str(out/'synset.synset'), '--k', '3', '--quiet'])  # one process, this one
+    assert json.loads((tmp_path/'ev.json').read_text())['accs'] == alone.accs  # seeds 0, 2 on rank 0 and 1 on rank 1: the same numbers
