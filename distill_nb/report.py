@@ -37,13 +37,11 @@ def claim(name:str, id:str, holds:bool, detail:str, registry=None) -> dict:
 # %% ../nbs/41_report.ipynb #e1d5a02d
 def mean_std(accs) -> tuple:
     "Mean and population std of a list of accuracies."
-    a = np.asarray(accs, dtype=float)
-    return float(a.mean()), float(a.std())
+    return float(np.mean(accs)), float(np.std(accs))
 
 def pm(mean, std=None, nd:int=1) -> str:
     "`mean +- std` (or just the mean) with `nd` decimals; '' for a missing mean."
-    if mean is None: return ''
-    return f'{mean:.{nd}f}' + ('' if std is None else f' +- {std:.{nd}f}')
+    return '' if mean is None else f'{mean:.{nd}f}' + ('' if std is None else f' +- {std:.{nd}f}')
 
 def signed(x, nd:int=1) -> str:
     "A signed difference, '' when missing."
@@ -57,8 +55,7 @@ def md_table(header:list, rows:list) -> str:
 
 def _secs(s) -> str:
     "Seconds as a short duration."
-    if s is None: return 'not recorded'
-    return f'{s:.0f} s' if s < 90 else f'{s/60:.1f} min' if s < 5400 else f'{s/3600:.1f} h'
+    return 'not recorded' if s is None else f'{s:.0f} s' if s < 90 else f'{s/60:.1f} min' if s < 5400 else f'{s/3600:.1f} h'
 
 # %% ../nbs/41_report.ipynb #eaaa5220
 _KEY = ('dataset', 'setting', 'method')
