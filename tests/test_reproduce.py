@@ -11,13 +11,15 @@ def test_reproduce_runs_a_notebook_then_skips_it_and_refuses_another_config(tmp_
     out = tmp_path/'rat_main'/'smoke'
     res = json.loads((out/'results.json').read_text())
     rows = {x['method']: x for x in res['rows']}
-    assert set(rows) == {'RaT-BPTT', 'random real'} and all(len(x['accs']) == 2 for x in rows.values())
-    assert all(0 <= a <= 100 for x in rows.values() for a in x['accs']) and rows['RaT-BPTT']['runs'][0]['steps'] == 30
+    assert set(rows) == {'RaT-BPTT', 'random real'} and all(len(x['accs']) == 2 and x['setting'] == 'IPC 1' for x in rows.values())
+    assert next(s for s in res['sets'] if s['method'] == 'RaT-BPTT')['runs'][0]['steps'] == 30
+    assert [c['id'] for c in res['claims']] == ['beats_random'] and res['budget'].startswith('1 distilled set(s) x 2 networks')
     assert res['config']['profile'] == 'smoke' and 'distill-nb reproduce' in res['config']['command']
     assert (out/'rat_main.png').stat().st_size > 10_000 and (out/'rat_main.ipynb').exists()
     rec = json.loads((out/'reproduce.json').read_text())
     assert rec['status'] == 'done' and rec['params']['k'] == 2 and rec['wall_time_s'] > 0
-    assert 'rat_main' in (tmp_path/'README.md').read_text()
+    readme = (tmp_path/'README.md').read_text()
+    assert '### rat_main (smoke)' in readme and '| digits | IPC 1 | RaT-BPTT |' in readme and 'by a wide margin. Ours: **' in readme
     mtime = (out/'results.json').stat().st_mtime
     again = subprocess.run(ARGS + ['--out', str(tmp_path), '--no-report'], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and 'skipped' in again.stdout + again.stderr, again.stdout + again.stderr
