@@ -20,8 +20,8 @@ from .evaluate import soft_cross_entropy, validator
 
 # %% auto #0
 __all__ = ['PRESETS', 'METHOD_NAMES', 'RatConfig', 'preset', 'preset_eval', 'inner_step', 'class_rows', 'sample_inner_batch',
-           'inner_loss', 'unroll', 'meta_gradient', 'meta_step', 'init_images', 'check_task', 'clip_scale', 'RatRun',
-           'distill', 'boost_dd']
+           'inner_loss', 'unroll', 'outer_grad', 'meta_gradient', 'unroll_saved', 'step_vjp', 'window_vjp', 'meta_step',
+           'init_images', 'check_task', 'clip_scale', 'RatRun', 'distill', 'boost_dd']
 
 # %% ../nbs/10_rat_bptt.ipynb #95a2d3ee
 @dataclass
@@ -54,6 +54,7 @@ class RatConfig:
     augment:str='flip_rotate' # augmentation of synthetic and real batches
     clip_factor:float=2.0 # clip the pixel gradient to clip_factor x the EMA of its norm
     clip_ema:float=0.9 # decay of that EMA
+    backward:str='graph' # meta-gradient: 'graph' (keep the autograd graph of the W window steps, as the authors; the reference) or 'recompute' (unroll without a graph, then take each window step's vector-Jacobian product in reverse: memory independent of W)
     clip_rule:str='authors' # 'authors': update the EMA with this step's norm, then clip to clip_factor x the updated EMA (as the authors, with torch's clip_grad_norm_); 'lagged': clip with the EMA of the previous steps, then update it (our previous rule)
 
     def __post_init__(self):
@@ -63,6 +64,7 @@ class RatConfig:
             (self.inner_opt in ('adam', 'sgd'), f"inner_opt={self.inner_opt!r}: use 'adam' or 'sgd'."),
             (self.init in ('noise', 'real'), f"init={self.init!r}: use 'noise' or 'real'."),
             (self.window_adam in ('higher', 'torch'), f"window_adam={self.window_adam!r}: use 'higher' (the authors' unroll) or 'torch'."),
+            (self.backward in ('graph', 'recompute'), f"backward={self.backward!r}: use 'graph' or 'recompute'."),
             (self.clip_rule in ('authors', 'lagged'), f"clip_rule={self.clip_rule!r}: use 'authors' or 'lagged'."),
             (self.net in NETWORKS, f"net={self.net!r}: known networks are {', '.join(NETWORKS)}."),
             (self.augment in AUGMENTS, f"augment={self.augment!r}: known augmentations are {', '.join(AUGMENTS)}."),
@@ -171,19 +173,75 @@ def unroll(fn, params:dict, buffers:dict, x:torch.Tensor, y:torch.Tensor, plan:l
     return params
 
 # %% ../nbs/10_rat_bptt.ipynb #3b3c9a27
+def outer_grad(fn, params:dict, buffers:dict, x_real:torch.Tensor, y_real:torch.Tensor, chunk:int|None=None) -> tuple:
+    "Outer loss of `params` on a real batch and its gradient with respect to `params`, in chunks of `chunk` images (no graph kept)."
+    theta = {k: p.detach().requires_grad_() for k, p in params.items()}
+    chunk = chunk or len(x_real)
+    dtheta, total = [torch.zeros_like(p) for p in theta.values()], 0
+    for i in range(0, len(x_real), chunk):
+        part = F.cross_entropy(fn(theta, buffers, x_real[i:i + chunk]), y_real[i:i + chunk], reduction='sum')/len(x_real)
+        for acc, g in zip(dtheta, torch.autograd.grad(part, list(theta.values()))): acc.add_(g)
+        total = total + part.detach()
+    return total, dtheta
+
 def meta_gradient(fn, params:dict, buffers:dict, x_real:torch.Tensor, y_real:torch.Tensor, leaves:list,
                   chunk:int|None=None) -> tuple:
     "Outer loss of the trained `params` on a real batch, and its gradient with respect to `leaves`."
     if chunk is None or chunk >= len(x_real):
         loss = F.cross_entropy(fn(params, buffers, x_real), y_real)
         return loss.detach(), torch.autograd.grad(loss, leaves, allow_unused=True)
-    theta = {k: p.detach().requires_grad_() for k, p in params.items()}
-    dtheta, total = [torch.zeros_like(p) for p in theta.values()], 0
-    for i in range(0, len(x_real), chunk):
-        part = F.cross_entropy(fn(theta, buffers, x_real[i:i + chunk]), y_real[i:i + chunk], reduction='sum')/len(x_real)
-        for acc, g in zip(dtheta, torch.autograd.grad(part, list(theta.values()))): acc.add_(g)
-        total = total + part.detach()
+    total, dtheta = outer_grad(fn, params, buffers, x_real, y_real, chunk)
     return total, torch.autograd.grad(list(params.values()), leaves, grad_outputs=dtheta, allow_unused=True)
+
+# %% ../nbs/10_rat_bptt.ipynb #c363b691
+def _state_tensors(state:dict) -> list:
+    "The tensors of an optimiser state in a fixed order (Adam: m then v; SGD: the momentum buffer)."
+    return [t for k in ('m', 'v', 'buf') if k in state for t in state[k].values()]
+
+def _replay(gen_state, device) -> torch.Generator|None:
+    "A generator that repeats the draws made from the saved state `gen_state` (None: no generator)."
+    if gen_state is None: return None
+    g = torch.Generator(device)
+    g.set_state(gen_state)
+    return g
+
+def unroll_saved(fn, params:dict, buffers:dict, x:torch.Tensor, y:torch.Tensor, plan:list, c:int, cfg:RatConfig,
+                 aug, generator:torch.Generator) -> tuple:
+    "`unroll` without a graph: the final params, and `(params, state, generator state)` before each step from `c` on."
+    state, saved, x, y = init_state(params, cfg.inner_opt), [], x.detach(), y.detach()
+    for i, idx in enumerate(plan):
+        if i >= c: saved.append((params, state, None if generator is None else generator.get_state()))
+        params = {k: p.detach().requires_grad_() for k, p in params.items()}
+        grads = torch.autograd.grad(inner_loss(fn, params, buffers, x, y, idx, aug, generator), list(params.values()))
+        with torch.no_grad(): params, state = inner_step(params, dict(zip(params, grads)), state, cfg, window=i >= c)
+    return params, saved
+
+def step_vjp(fn, buffers:dict, params:dict, state:dict, x:torch.Tensor, y:torch.Tensor, idx:torch.Tensor, cfg:RatConfig,
+             aug, gen_state, ct_params:list, ct_state:list) -> tuple:
+    "VJP of one window step `(params, state, x, y) -> (params', state')`: cotangents of params and state, gradients of x and y."
+    params = {k: p.detach().requires_grad_() for k, p in params.items()}
+    state = {k: {n: t.detach().requires_grad_() for n, t in v.items()} if isinstance(v, dict) else v for k, v in state.items()}
+    loss = inner_loss(fn, params, buffers, x, y, idx, aug, _replay(gen_state, x.device))
+    grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+    new_p, new_s = inner_step(params, dict(zip(params, grads)), state, cfg, window=True)
+    ins = list(params.values()) + _state_tensors(state) + [x] + ([y] if y.requires_grad else [])
+    d = torch.autograd.grad(list(new_p.values()) + _state_tensors(new_s), ins, grad_outputs=ct_params + ct_state, allow_unused=True)
+    d = [torch.zeros_like(t) if g is None else g for t, g in zip(ins, d)]
+    n, s = len(params), len(ct_state)
+    return d[:n], d[n:n + s], d[n + s], d[n + s + 1] if y.requires_grad else None
+
+def window_vjp(fn, buffers:dict, saved:list, dtheta:list, x:torch.Tensor, y:torch.Tensor, plan:list, cfg:RatConfig,
+               aug, leaves:list) -> tuple:
+    "Carry the outer gradient `dtheta` back through the `saved` window steps of `plan` (last first) into `leaves`."
+    xd, yd = x.detach().requires_grad_(), y.detach().requires_grad_(y.requires_grad)
+    ct_p, ct_s = list(dtheta), [torch.zeros_like(t) for t in _state_tensors(saved[-1][1])]
+    gx, gy = torch.zeros_like(xd), torch.zeros_like(yd) if y.requires_grad else None
+    for (params, state, gen_state), idx in zip(reversed(saved), reversed(plan)):
+        ct_p, ct_s, dx, dy = step_vjp(fn, buffers, params, state, xd, yd, idx, cfg, aug, gen_state, ct_p, ct_s)
+        gx += dx
+        if gy is not None: gy += dy
+    outs, cts = ([x, y], [gx, gy]) if y.requires_grad else ([x], [gx])
+    return torch.autograd.grad(outs, leaves, grad_outputs=cts, allow_unused=True)
 
 # %% ../nbs/10_rat_bptt.ipynb #8fe067de
 def meta_step(task:Task, cfg:RatConfig, xs:list, ys:list, leaves:list, rows:torch.Tensor, x_real:torch.Tensor,
@@ -194,8 +252,13 @@ def meta_step(task:Task, cfg:RatConfig, xs:list, ys:list, leaves:list, rows:torc
     params, buffers, fn = functional(net)
     aug = get_augment(cfg.augment)
     plan = [sample_inner_batch(rows, cfg.batch_per_class, cfg.task_sampler_nc, generator) for _ in range(c + cfg.diff_steps)]
-    params = unroll(fn, params, buffers, torch.cat(xs), torch.cat(ys), plan, c, cfg, aug, generator)
-    return meta_gradient(fn, params, buffers, aug(x_real, generator), y_real, leaves, cfg.outer_chunk)
+    x, y = torch.cat(xs), torch.cat(ys)
+    if cfg.backward == 'graph':
+        params = unroll(fn, params, buffers, x, y, plan, c, cfg, aug, generator)
+        return meta_gradient(fn, params, buffers, aug(x_real, generator), y_real, leaves, cfg.outer_chunk)
+    params, saved = unroll_saved(fn, params, buffers, x, y, plan, c, cfg, aug, generator)
+    loss, dtheta = outer_grad(fn, params, buffers, aug(x_real, generator), y_real, cfg.outer_chunk)
+    return loss, window_vjp(fn, buffers, saved, dtheta, x, y, plan[c:], cfg, aug, leaves)
 
 # %% ../nbs/10_rat_bptt.ipynb #eab6d381
 def init_images(task:Task, cfg:RatConfig, ipc:int, generator:torch.Generator) -> tuple:
