@@ -66,7 +66,7 @@ def measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
 
 def _measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
     task = random_task(cfg, dev)
-    x = torch.randn(task.num_classes*cfg.ipc, 3, 32, 32, device=dev).requires_grad_()
+    x = torch.randn(task.num_classes*cfg.ipc, 3, 32, 32, generator=torch.Generator().manual_seed(1)).to(dev).requires_grad_()
     y = torch.arange(task.num_classes, device=dev).repeat_interleave(cfg.ipc)
     rows, c, gen = class_rows(y, task.num_classes), cfg.start_range()[1], torch.Generator(dev).manual_seed(0)
     xr, yr = task.x_train[:cfg.real_batch], task.y_train[:cfg.real_batch]
@@ -148,7 +148,7 @@ def main(argv=None) -> dict:
         rows = {b: run_one(time_config(a, spec, b), a, a.repeats, malloc=False) for b in PATHS}
         ok = all('error' not in r for r in rows.values())
         ratio = rows['recompute']['s_per_meta_step']/rows['graph']['s_per_meta_step'] if ok else None
-        agree = abs(rows['recompute']['loss'] - rows['graph']['loss']) if ok else None
+        agree = abs(rows['recompute']['loss'] - rows['graph']['loss']) if ok else None  # same set, network and draws
         timing.append(dict(spec=spec, ratio_recompute_over_graph=ratio, loss_abs_diff=agree, **rows))
         for b, r in rows.items():
             if 'error' in r: print(f'{spec} {b}: failed: {r["error"].splitlines()[-1][:100]}'); continue
