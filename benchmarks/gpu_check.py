@@ -141,7 +141,7 @@ def verdicts(a, res:dict) -> list:
                      f'<= {bound:g}', 'PASS' if g['float32_max_rel_err'] <= bound else 'FAIL', True))
     if 'rat' in res and 'result' in res['rat']:
         for t in res['rat']['result']['timing']:
-            for b in ('graph', 'recompute'):
+            for b in [v for v in ('graph', 'recompute', 'compiled') if v in t]:
                 r = t[b]
                 if 'error' in r: rows.append((f'RaT-BPTT {b} {t["spec"]}', 'failed', '', 'FAIL', False)); continue
                 gib = r['peak_gpu_gib_all']

@@ -1,4 +1,4 @@
-"""RaT-BPTT meta-step, graph vs recompute backward (`RatConfig.backward`): peak memory vs the window W, and time per meta-step."""
+"""RaT-BPTT meta-step, graph vs recompute backward (`RatConfig.backward`, `.compile`): peak memory vs the window W, and time per meta-step."""
 import argparse, dataclasses, json, os, statistics, subprocess, sys, time
 from pathlib import Path
 
@@ -9,7 +9,9 @@ from distill_nb.data import Task
 from distill_nb.rat_bptt import RatConfig, class_rows, meta_step, preset
 
 MIB, GIB = 2**20, 2**30
-PATHS = ('graph', 'recompute')
+PATHS = ('graph', 'recompute')  # the memory sweep
+# the timing: today's path, the recompute path eager, and compiled (torch.compile of its inner steps and window VJP)
+VARIANTS = {'graph': dict(backward='graph'), 'recompute': dict(backward='recompute'), 'compiled': dict(backward='recompute', compile=True)}
 # glibc: serve every block over 64 KiB with its own mmap and return it when freed, so RSS follows the live tensors (as mtt_step.py)
 MALLOC_ENV = {'MALLOC_MMAP_THRESHOLD_': '65536', 'MALLOC_TRIM_THRESHOLD_': '65536'}
 
@@ -28,6 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--time', nargs='*', default=['40:20:32', '40:20:128'],
                    help='timing configs T:W:width (CPU; each path, the window at c = T - W)')
     p.add_argument('--repeats', type=int, default=2, help='timed meta-steps per config (median reported)')
+    p.add_argument('--variants', nargs='*', default=list(VARIANTS), help=f'timed variants among {list(VARIANTS)}')
     p.add_argument('--out', default=None, help='JSON file (default: benchmarks/results/rat_bptt_memory-<device type>.json)')
     p.add_argument('--one', default=None, help=argparse.SUPPRESS)  # internal: one measurement (JSON in, JSON out)
     a = p.parse_args(argv)
@@ -72,6 +75,7 @@ def _measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
     xr, yr = task.x_train[:cfg.real_batch], task.y_train[:cfg.real_batch]
     step = lambda cf, cc: meta_step(task, cf, [x], [y], [x], rows, xr, yr, cc, gen)
     step(dataclasses.replace(cfg, unroll=1, window=1), 0)  # load kernels and libraries first (one window step)
+    if cfg.compile: step(dataclasses.replace(cfg, unroll=2, window=1), 1)  # and compile the plain step too
     sync(dev)
     rss0, reset = rss()['now'], reset_peak_rss()
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
@@ -105,11 +109,11 @@ def sweep_config(a, W:int, backward:str) -> RatConfig:
     return RatConfig(dataset='random', preprocess='none', ipc=a.ipc, unroll=W, window=W, mode='tbptt', batch_per_class=a.batch_per_class,
                      real_batch=a.real_batch, outer_chunk=a.outer_chunk, net_kwargs={'width': a.width, 'depth': 3}, backward=backward)
 
-def time_config(a, spec:str, backward:str) -> RatConfig:
-    "A timing config from 'T:W:width' (or the preset), window at c = T - W."
-    if a.preset: return preset(a.preset, dataset='random', preprocess='none', outer_chunk=a.outer_chunk, backward=backward)
+def time_config(a, spec:str, variant:str) -> RatConfig:
+    "A timing config from 'T:W:width' (or the preset) for one of `VARIANTS`, window at c = T - W."
+    if a.preset: return preset(a.preset, dataset='random', preprocess='none', outer_chunk=a.outer_chunk, **VARIANTS[variant])
     T, W, width = map(int, spec.split(':'))
-    return dataclasses.replace(sweep_config(a, W, backward), unroll=T, net_kwargs={'width': width, 'depth': 3})
+    return dataclasses.replace(sweep_config(a, W, 'graph'), unroll=T, net_kwargs={'width': width, 'depth': 3}, **VARIANTS[variant])
 
 def slope(rows:list) -> float|None:
     "Least-squares growth of the peak memory (MiB) per window step."
@@ -145,16 +149,17 @@ def main(argv=None) -> dict:
     timing = []
     specs = [a.preset] if a.preset else a.time
     for spec in specs:
-        rows = {b: run_one(time_config(a, spec, b), a, a.repeats, malloc=False) for b in PATHS}
-        ok = all('error' not in r for r in rows.values())
-        ratio = rows['recompute']['s_per_meta_step']/rows['graph']['s_per_meta_step'] if ok else None
-        agree = abs(rows['recompute']['loss'] - rows['graph']['loss']) if ok else None  # same set, network and draws
-        timing.append(dict(spec=spec, ratio_recompute_over_graph=ratio, loss_abs_diff=agree, **rows))
+        rows = {v: run_one(time_config(a, spec, v), a, a.repeats, malloc=False) for v in a.variants}
+        ok = {v for v, r in rows.items() if 'error' not in r}
+        # time over the graph path's, and |loss - graph loss| on the same set, network and draws
+        ratio = {v: rows[v]['s_per_meta_step']/rows['graph']['s_per_meta_step'] for v in ok if 'graph' in ok}
+        agree = {v: abs(rows[v]['loss'] - rows['graph']['loss']) for v in ok if 'graph' in ok}
+        timing.append(dict(spec=spec, ratio_over_graph=ratio, loss_abs_diff=agree, **rows))
         for b, r in rows.items():
             if 'error' in r: print(f'{spec} {b}: failed: {r["error"].splitlines()[-1][:100]}'); continue
             mem = f"{r['peak_gpu_gib_all']:.2f} GiB" if cuda else f"{r['rss_growth_mib']:.0f} MiB RSS growth"
             print(f"{spec} {b:>9}: {r['s_per_meta_step']:.3f} s/meta-step, peak {mem}")
-        if ratio is not None: print(f'{spec}: recompute / graph time = {ratio:.2f}')
+        if ratio: print(f'{spec}: time / graph time: ' + ', '.join(f'{v} {r:.2f}' for v, r in ratio.items()))
     result = dict(benchmark='rat_bptt_memory', config=vars(a), memory=memory, memory_slope_mib_per_step=slopes, timing=timing,
                   torch_threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
                   load_avg_1_5_15=dict(start=load_start, end=os.getloadavg()),
