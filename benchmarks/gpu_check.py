@@ -47,7 +47,8 @@ def commands(a, tmp:Path) -> dict:
     if a.tiny:
         return dict(
             rat=([*py, HERE/'rat_bptt_memory.py', *dev, '--windows', '--time', '4:2:8', '--width', '8', '--ipc', '2',
-                  '--batch-per-class', '1', '--real-batch', '32', '--outer-chunk', '16', '--repeats', '1', *out('rat')], TINY_LIMIT),
+                  '--batch-per-class', '1', '--real-batch', '32', '--outer-chunk', '16', '--repeats', '1',
+                  '--variants', 'graph', 'recompute', *out('rat')], TINY_LIMIT),  # compiling takes tens of seconds on a CPU
             mtt=([*py, HERE/'mtt_step.py', *dev, '--width', '8', '--ipc', '4', '--batch-syn', '8', '--syn-steps', '2', '--iters', '1',
                   '--warmup', '0', '--experts', '2', '--buffer-epochs', '3', '--max-start-epoch', '1', '--host-iters', '0',
                   '--no-distill-check', *out('mtt')], TINY_LIMIT),

@@ -76,6 +76,7 @@ def _measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
     step = lambda cf, cc: meta_step(task, cf, [x], [y], [x], rows, xr, yr, cc, gen)
     step(dataclasses.replace(cfg, unroll=1, window=1), 0)  # load kernels and libraries first (one window step)
     if cfg.compile: step(dataclasses.replace(cfg, unroll=2, window=1), 1)  # and compile the plain step too
+    gen.manual_seed(0)  # every variant then draws the same network, batches and augmentations
     sync(dev)
     rss0, reset = rss()['now'], reset_peak_rss()
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
