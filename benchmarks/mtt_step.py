@@ -41,7 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--buffer-epochs', type=int, default=100, help='E: snapshots per expert are E+1 (SelMatch: 100)')
     p.add_argument('--max-start-epoch', type=int, default=80, help='start epochs are drawn from [0, this) (SelMatch: 80)')
     p.add_argument('--expert-epochs', type=int, default=2, help='M (SelMatch: 2)')
-    p.add_argument('--host-iters', type=int, default=32, help='iterations of the host-memory test (each picks a random expert)')
+    p.add_argument('--host-iters', type=int, default=32, help='iterations of the host-memory test (each picks a random expert; 0: skip it)')
     p.add_argument('--no-distill-check', action='store_true', help='skip timing mtt.distill itself')
     p.add_argument('--tmp', default=None, help='folder for the synthetic buffers (deleted at the end; default: system temp)')
     p.add_argument('--out', default=None, help='JSON file (default: benchmarks/results/mtt_step-<device type>.json)')
@@ -250,7 +250,7 @@ def main(argv=None) -> dict:
               f"experts; {big['bytes_per_expert']/MIB:.1f} MiB per expert file ({a.buffer_epochs + 1} snapshots)")
         print(f"{'experts':>7} {'buffer MiB':>10} | {'Buffer (mmap) RSS+ MiB':>22} {'touched':>7} | {'all in RAM RSS+ MiB':>19}")
         host = []
-        for K in sorted(bufs):
+        for K in (sorted(bufs) if a.host_iters else []):
             m = run_one(dict(kind='host', experts=K, eager=False, path=bufs[K]['path']), a, malloc=True)
             e = run_one(dict(kind='host', experts=K, eager=True, path=bufs[K]['path']), a, malloc=True)
             host.append(dict(experts=K, buffer_mib=K*bufs[K]['bytes_per_expert']/MIB, mmap=m, eager=e))

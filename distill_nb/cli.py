@@ -242,6 +242,8 @@ def rat_bptt(dataset:str=None, # dataset name (with --ipc, picks the preset; def
              window_adam:str=None, # higher (authors' unroll, the default) or torch (torch.optim's Adam in every inner step)
              clip_rule:str=None, # authors (update the EMA, then clip; the default) or lagged (clip with the previous EMA)
              nets_per_step:int=None, # fresh networks per meta-step, meta-gradients averaged (default 1; under torchrun: the number of ranks)
+             backward:str=None, # graph (keep the window's graph; the default) or recompute (one step's VJP at a time: memory independent of W)
+             compile:bool=False, # with --backward recompute: compile the inner steps and the window VJP with torch.compile
              seed:int=0, # seed of the run
              val_per_class:int=None, # validation images per class (default: 500, or 10 for digits)
              eval_every:int=0, # validation accuracy every N meta-steps (0: never)
@@ -261,7 +263,7 @@ def rat_bptt(dataset:str=None, # dataset name (with --ipc, picks the preset; def
     name = _named_preset(preset, dataset, rb.PRESETS) if preset else _preset_name(dataset or 'cifar10', ipc or 10)
     base = dataclasses.asdict(rb.preset(name))
     given = dict(steps=steps, unroll=unroll, window=window, mode=mode, outer_lr=outer_lr, real_batch=real_batch, outer_chunk=outer_chunk,
-                 init=init, window_adam=window_adam, clip_rule=clip_rule, seed=seed, ipc=ipc,
+                 init=init, window_adam=window_adam, clip_rule=clip_rule, backward=backward, compile=compile or None, seed=seed, ipc=ipc,
                  nets_per_step=nets_per_step or (dist.world()[1] if dist.world()[1] > 1 else None),
                  net_kwargs={**base['net_kwargs'], 'width': width} if width else None)
     cfg = rb.preset(name, **_overrides(name, base, given))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_rat_bptt.ipynb #aea889a8
 from __future__ import annotations
-import dataclasses
+import dataclasses, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +21,9 @@ from .evaluate import soft_cross_entropy, validator
 
 # %% auto #0
 __all__ = ['PRESETS', 'METHOD_NAMES', 'RatConfig', 'preset', 'preset_eval', 'inner_step', 'class_rows', 'sample_inner_batch',
-           'inner_loss', 'unroll', 'meta_gradient', 'meta_step', 'init_images', 'check_task', 'clip_scale', 'RatRun',
-           'distill', 'boost_dd']
+           'inner_loss', 'unroll', 'outer_grad', 'meta_gradient', 'step_fn', 'vjp_fn', 'make_steps', 'inner_steps',
+           'unroll_saved', 'window_vjp', 'meta_step', 'init_images', 'check_task', 'clip_scale', 'RatRun', 'distill',
+           'boost_dd']
 
 # %% ../nbs/10_rat_bptt.ipynb #95a2d3ee
 @dataclass
@@ -56,6 +57,8 @@ class RatConfig:
     clip_factor:float=2.0 # clip the pixel gradient to clip_factor x the EMA of its norm
     clip_ema:float=0.9 # decay of that EMA
     nets_per_step:int=1 # fresh networks unrolled per meta-step, each on its share of the real batch; meta-gradients averaged (under torchrun, shared by the ranks)
+    backward:str='graph' # meta-gradient: 'graph' (keep the autograd graph of the W window steps, as the authors; the reference) or 'recompute' (unroll without a graph, then take each window step's vector-Jacobian product in reverse: memory independent of W)
+    compile:bool=False # backward='recompute': compile the inner steps and the window step's VJP with torch.compile (eager, with a warning, where the compiler fails)
     clip_rule:str='authors' # 'authors': update the EMA with this step's norm, then clip to clip_factor x the updated EMA (as the authors, with torch's clip_grad_norm_); 'lagged': clip with the EMA of the previous steps, then update it (our previous rule)
 
     def __post_init__(self):
@@ -65,6 +68,8 @@ class RatConfig:
             (self.inner_opt in ('adam', 'sgd'), f"inner_opt={self.inner_opt!r}: use 'adam' or 'sgd'."),
             (self.init in ('noise', 'real'), f"init={self.init!r}: use 'noise' or 'real'."),
             (self.window_adam in ('higher', 'torch'), f"window_adam={self.window_adam!r}: use 'higher' (the authors' unroll) or 'torch'."),
+            (self.backward in ('graph', 'recompute'), f"backward={self.backward!r}: use 'graph' or 'recompute'."),
+            (not self.compile or self.backward == 'recompute', "compile=True compiles the recompute path's steps; set backward='recompute'."),
             (self.clip_rule in ('authors', 'lagged'), f"clip_rule={self.clip_rule!r}: use 'authors' or 'lagged'."),
             (self.net in NETWORKS, f"net={self.net!r}: known networks are {', '.join(NETWORKS)}."),
             (self.augment in AUGMENTS, f"augment={self.augment!r}: known augmentations are {', '.join(AUGMENTS)}."),
@@ -175,19 +180,110 @@ def unroll(fn, params:dict, buffers:dict, x:torch.Tensor, y:torch.Tensor, plan:l
     return params
 
 # %% ../nbs/10_rat_bptt.ipynb #3b3c9a27
+def outer_grad(fn, params:dict, buffers:dict, x_real:torch.Tensor, y_real:torch.Tensor, chunk:int|None=None) -> tuple:
+    "Outer loss of `params` on a real batch and its gradient with respect to `params`, in chunks of `chunk` images (no graph kept)."
+    theta = {k: p.detach().requires_grad_() for k, p in params.items()}
+    chunk = chunk or len(x_real)
+    dtheta, total = [torch.zeros_like(p) for p in theta.values()], 0
+    for i in range(0, len(x_real), chunk):
+        part = F.cross_entropy(fn(theta, buffers, x_real[i:i + chunk]), y_real[i:i + chunk], reduction='sum')/len(x_real)
+        for acc, g in zip(dtheta, torch.autograd.grad(part, list(theta.values()))): acc.add_(g)
+        total = total + part.detach()
+    return total, dtheta
+
 def meta_gradient(fn, params:dict, buffers:dict, x_real:torch.Tensor, y_real:torch.Tensor, leaves:list,
                   chunk:int|None=None) -> tuple:
     "Outer loss of the trained `params` on a real batch, and its gradient with respect to `leaves`."
     if chunk is None or chunk >= len(x_real):
         loss = F.cross_entropy(fn(params, buffers, x_real), y_real)
         return loss.detach(), torch.autograd.grad(loss, leaves, allow_unused=True)
-    theta = {k: p.detach().requires_grad_() for k, p in params.items()}
-    dtheta, total = [torch.zeros_like(p) for p in theta.values()], 0
-    for i in range(0, len(x_real), chunk):
-        part = F.cross_entropy(fn(theta, buffers, x_real[i:i + chunk]), y_real[i:i + chunk], reduction='sum')/len(x_real)
-        for acc, g in zip(dtheta, torch.autograd.grad(part, list(theta.values()))): acc.add_(g)
-        total = total + part.detach()
+    total, dtheta = outer_grad(fn, params, buffers, x_real, y_real, chunk)
     return total, torch.autograd.grad(list(params.values()), leaves, grad_outputs=dtheta, allow_unused=True)
+
+# %% ../nbs/10_rat_bptt.ipynb #c363b691
+def _replay(gen_state, device) -> torch.Generator|None:
+    "A generator that repeats the draws made from the saved state `gen_state` (None: no generator)."
+    if gen_state is None: return None
+    g = torch.Generator(device)
+    g.set_state(gen_state)
+    return g
+
+def step_fn(fn, cfg:RatConfig, window:bool):
+    "One inner step as a pure function of tensors: `(params, buffers, state, xb, yb, t) -> (params', state')`."
+    keys = ('m', 'v') if cfg.inner_opt == 'adam' else ('buf',)  # state: a tuple of dicts, e.g. (m, v)
+    def step(params, buffers, state, xb, yb, t):
+        grads = torch.func.grad(lambda p: soft_cross_entropy(fn(p, buffers, xb), yb))(params)
+        params, new = inner_step(params, grads, dict(zip(keys, state), t=t), cfg, window=window)
+        return params, tuple(new[k] for k in keys)
+    return step
+
+def vjp_fn(step, labels:bool):
+    "VJP of a window step: `(params, buffers, state, xb, yb, t, ct_params, ct_state) -> (ct_params, ct_state, d xb, d yb)`."
+    def vjp(params, buffers, state, xb, yb, t, ct_params, ct_state):
+        if labels: return torch.func.vjp(lambda p, s, xb, yb: step(p, buffers, s, xb, yb, t), params, state, xb, yb)[1]((ct_params, ct_state))
+        return (*torch.func.vjp(lambda p, s, xb: step(p, buffers, s, xb, yb, t), params, state, xb)[1]((ct_params, ct_state)), None)
+    return vjp
+
+def _compiled(f, on:bool):
+    "`torch.compile(f)` if `on`, falling back to `f` with a one-line warning when the compiler fails."
+    if not on: return f
+    cf, ok = torch.compile(f, dynamic=True), [True]
+    def call(*args):
+        if ok[0]:
+            try: return cf(*args)
+            except Exception as e:  # e.g. no C++ compiler: eager from now on
+                ok[0] = False
+                warnings.warn(f'rat_bptt: torch.compile failed ({type(e).__name__}: {str(e).strip().splitlines()[0][:120]}); '
+                              'running the inner steps eagerly.', stacklevel=2)
+        return f(*args)
+    return call
+
+def make_steps(fn, cfg:RatConfig) -> dict:
+    "The plain step, the window step and the window step's VJP (fixed / learned labels) of network `fn`, compiled if `cfg.compile`."
+    window = step_fn(fn, cfg, True)
+    return dict(plain=_compiled(step_fn(fn, cfg, False), cfg.compile), window=_compiled(window, cfg.compile),
+                vjp=_compiled(vjp_fn(window, False), cfg.compile), vjp_labels=_compiled(vjp_fn(window, True), cfg.compile),
+                keys=('m', 'v') if cfg.inner_opt == 'adam' else ('buf',))
+
+_STEPS = {}  # make_steps of each network, shape, device and optimiser setting: built (and compiled) once per process
+
+def inner_steps(cfg:RatConfig, channels:int, num_classes:int, im_size:int, device) -> dict:
+    "`make_steps` for `cfg`'s network on a template of it (the steps take the parameters as arguments), cached."
+    key = (cfg.net, repr(sorted(cfg.net_kwargs.items())), channels, num_classes, im_size, str(device), cfg.inner_opt,
+           cfg.inner_lr, cfg.inner_momentum, cfg.inner_wd, cfg.window_adam, cfg.compile)
+    if key not in _STEPS:
+        template = init_network(cfg.net, channels, num_classes, im_size, seed=0, device=device, **cfg.net_kwargs)
+        _STEPS[key] = make_steps(functional(template)[2], cfg)
+    return _STEPS[key]
+
+def unroll_saved(steps:dict, params:dict, buffers:dict, x:torch.Tensor, y:torch.Tensor, plan:list, c:int, aug,
+                 generator:torch.Generator) -> tuple:
+    "`unroll` without a graph: the final params, and `(params, state, t, generator state)` before each step from `c` on."
+    state = tuple({k: torch.zeros_like(p) for k, p in params.items()} for _ in steps['keys'])  # optim.init_state's zeros
+    saved, x, y = [], x.detach(), y.detach()
+    for t, idx in enumerate(plan):
+        if t >= c: saved.append((params, state, t, None if generator is None else generator.get_state()))
+        params, state = steps['window' if t >= c else 'plain'](params, buffers, state, aug(x[idx], generator), y[idx], t)
+    return params, saved
+
+def window_vjp(steps:dict, buffers:dict, saved:list, dtheta:list, x:torch.Tensor, y:torch.Tensor, plan:list, aug,
+               leaves:list) -> tuple:
+    "Carry the outer gradient `dtheta` back through the `saved` window steps of `plan` (last first) into `leaves`."
+    labels = y.requires_grad
+    xd, yd = x.detach().requires_grad_(), y.detach().requires_grad_(labels)
+    ct_p = dict(zip(saved[-1][0], dtheta))
+    ct_s = tuple({k: torch.zeros_like(v) for k, v in s.items()} for s in saved[-1][1])
+    gx, gy = torch.zeros_like(xd), torch.zeros_like(yd) if labels else None
+    vjp = steps['vjp_labels' if labels else 'vjp']
+    for (params, state, t, gen_state), idx in zip(reversed(saved), reversed(plan)):
+        xb, yb = aug(xd[idx], _replay(gen_state, x.device)), yd[idx]  # the gather and the augmentation stay eager, with a graph
+        ct_p, ct_s, dxb, dyb = vjp(params, buffers, state, xb.detach(), yb.detach(), t, ct_p, ct_s)
+        d = torch.autograd.grad([xb, yb] if labels else [xb], [xd, yd] if labels else [xd],
+                                grad_outputs=[dxb, dyb] if labels else [dxb])
+        gx += d[0]
+        if labels: gy += d[1]
+    outs, cts = ([x, y], [gx, gy]) if labels else ([x], [gx])
+    return torch.autograd.grad(outs, leaves, grad_outputs=cts, allow_unused=True)
 
 # %% ../nbs/10_rat_bptt.ipynb #8fe067de
 def meta_step(task:Task, cfg:RatConfig, xs:list, ys:list, leaves:list, rows:torch.Tensor, x_real:torch.Tensor,
@@ -198,8 +294,14 @@ def meta_step(task:Task, cfg:RatConfig, xs:list, ys:list, leaves:list, rows:torc
     params, buffers, fn = functional(net)
     aug = get_augment(cfg.augment)
     plan = [sample_inner_batch(rows, cfg.batch_per_class, cfg.task_sampler_nc, generator) for _ in range(c + cfg.diff_steps)]
-    params = unroll(fn, params, buffers, torch.cat(xs), torch.cat(ys), plan, c, cfg, aug, generator)
-    return meta_gradient(fn, params, buffers, aug(x_real, generator), y_real, leaves, cfg.outer_chunk)
+    x, y = torch.cat(xs), torch.cat(ys)
+    if cfg.backward == 'graph':
+        params = unroll(fn, params, buffers, x, y, plan, c, cfg, aug, generator)
+        return meta_gradient(fn, params, buffers, aug(x_real, generator), y_real, leaves, cfg.outer_chunk)
+    steps = inner_steps(cfg, task.shape[0], task.num_classes, task.shape[-1], task.device)
+    params, saved = unroll_saved(steps, params, buffers, x, y, plan, c, aug, generator)
+    loss, dtheta = outer_grad(fn, params, buffers, aug(x_real, generator), y_real, cfg.outer_chunk)
+    return loss, window_vjp(steps, buffers, saved, dtheta, x, y, plan[c:], aug, leaves)
 
 # %% ../nbs/10_rat_bptt.ipynb #eab6d381
 def init_images(task:Task, cfg:RatConfig, ipc:int, generator:torch.Generator) -> tuple:
