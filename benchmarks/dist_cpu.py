@@ -4,8 +4,6 @@ and produce the same set; the script times them side by side (alternating, media
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
-import torch
-
 from distill_nb.core import atomic_write_json, provenance
 
 

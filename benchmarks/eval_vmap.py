@@ -4,6 +4,7 @@ from pathlib import Path
 
 import torch
 
+from common import sync
 from distill_nb.core import atomic_write_json, provenance, resolve_device
 from distill_nb.data import load_dataset, prepare
 from distill_nb.evaluate import get_protocol, random_synset, train_networks
@@ -29,10 +30,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if a.steps is None: a.steps = 20 if a.device == 'cpu' else 200
     if a.out is None: a.out = str(Path(__file__).parent/'results'/f'eval_vmap-{torch.device(a.device).type}.json')
     return a
-
-def sync(dev:torch.device):
-    "Wait for queued GPU work, so wall-clock times are honest."
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
 
 def run_mode(s, task, proto, k:int, vmapped:bool) -> tuple:
     "Train seeds 0..k-1 together (one call) or one at a time (k calls); return (seconds, the networks holding seed 0)."

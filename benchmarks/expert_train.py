@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common import sync
 from distill_nb.core import atomic_write_json, provenance, resolve_device
 from distill_nb.data import load_dataset, prepare
 from distill_nb.trajectories import ExpertConfig, train_buffer
@@ -36,10 +37,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if a.depth is None: a.depth = 2 if a.dataset == 'digits' else 3
     if a.out is None: a.out = str(Path(__file__).parent/'results'/f'expert_train-{torch.device(a.device).type}.json')
     return a
-
-def sync(dev:torch.device):
-    "Wait for queued GPU work, so wall-clock times are honest."
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
 
 def run_mode(task, cfg:ExpertConfig, out:Path) -> float:
     "Train a fresh buffer of `cfg.num_experts` experts into `out` (files and manifest included); return seconds."

@@ -15,7 +15,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from rat_bptt_memory import random_task  # noqa: E402
+from common import random_task  # noqa: E402
 
 from distill_nb.core import atomic_write_json, provenance, resolve_device  # noqa: E402
 from distill_nb import rat_bptt as rb  # noqa: E402

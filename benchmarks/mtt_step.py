@@ -1,11 +1,12 @@
 """Cost of one trajectory-matching (MTT / SelMatch) iteration: time and peak memory vs syn_steps N, with and without
 per-step recompute, and host memory vs the number of experts in the buffer."""
-import argparse, contextlib, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, contextlib, json, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from common import sync, rss, reset_peak_rss
 from distill_nb.core import Preprocess, SynSet, atomic_write_json, flush_denormal, provenance, resolve_device
 from distill_nb.data import Task
 from distill_nb.mtt import MTTConfig, MTTRun, distill
@@ -59,25 +60,6 @@ def is_target_setting(a:argparse.Namespace) -> bool:
     "Whether the options are the issue's setting, so the verdict applies to it."
     return (a.ipc, a.alpha, a.batch_syn, a.net, a.width, a.depth, a.im_size, a.channels, a.classes) == \
            (500, 0.2, 125, 'convnet_bn', 128, 3, 32, 3, 10) and 55 in a.syn_steps
-
-def sync(dev:torch.device):
-    "Wait for queued GPU work, so wall-clock times are honest."
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
-
-def rss() -> dict:
-    "Resident memory now and its peak so far (VmRSS, VmHWM; MiB)."
-    try: d = {l.split(':')[0]: int(l.split()[1])/1024 for l in open('/proc/self/status') if l.startswith(('VmRSS', 'VmHWM'))}
-    except OSError:  # no /proc: the peak only
-        m = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/(1024 if sys.platform != 'darwin' else MIB)
-        return dict(now=m, peak=m)
-    return dict(now=d['VmRSS'], peak=d['VmHWM'])
-
-def reset_peak_rss() -> bool:
-    "Reset VmHWM to the current RSS (Linux clear_refs 5); False where that is not possible."
-    try:
-        with open('/proc/self/clear_refs', 'w') as f: f.write('5')
-        return True
-    except OSError: return False
 
 def net_kwargs(a) -> dict: return {'width': a.width, 'depth': a.depth}
 

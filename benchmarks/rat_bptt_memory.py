@@ -4,8 +4,8 @@ from pathlib import Path
 
 import torch
 
-from distill_nb.core import Preprocess, atomic_write_json, flush_denormal, provenance, resolve_device
-from distill_nb.data import Task
+from common import sync, rss, reset_peak_rss, random_task
+from distill_nb.core import atomic_write_json, flush_denormal, provenance, resolve_device
 from distill_nb.rat_bptt import RatConfig, class_rows, meta_step, preset
 
 MIB, GIB = 2**20, 2**30
@@ -37,31 +37,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     a.device = str(resolve_device(a.device))
     if a.out is None: a.out = str(Path(__file__).parent/'results'/f'rat_bptt_memory-{torch.device(a.device).type}.json')
     return a
-
-def sync(dev:torch.device):
-    "Wait for queued GPU work, so wall-clock times are honest."
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
-
-def rss() -> dict:
-    "Resident memory now and its peak so far (VmRSS, VmHWM; MiB)."
-    d = {l.split(':')[0]: int(l.split()[1])/1024 for l in open('/proc/self/status') if l.startswith(('VmRSS', 'VmHWM'))}
-    return dict(now=d['VmRSS'], peak=d['VmHWM'])
-
-def reset_peak_rss() -> bool:
-    "Reset VmHWM to the current RSS (Linux clear_refs 5); False where that is not possible."
-    try:
-        with open('/proc/self/clear_refs', 'w') as f: f.write('5')
-        return True
-    except OSError: return False
-
-def random_task(cfg:RatConfig, dev:torch.device, num_classes:int=10) -> Task:
-    "CIFAR-10-shaped random data (N, 3, 32, 32): only shapes matter for cost."
-    g = torch.Generator().manual_seed(0)
-    n = cfg.real_batch
-    x, y = torch.randn(n, 3, 32, 32, generator=g).to(dev), torch.randint(0, num_classes, (n,), generator=g).to(dev)
-    e = x[:0]
-    return Task('random', num_classes, x, y, e, y[:0], e, y[:0], Preprocess('none'), [str(i) for i in range(num_classes)],
-                torch.arange(n), dict(dataset='random'))
 
 def measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
     "Peak memory of one meta-step at c = T - W (after a warm-up meta-step), then the median time of `repeats` more."

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from distill_nb.core import Preprocess, atomic_write_json, flush_denormal, provenance, resolve_device
+from common import random_task, sync
+from distill_nb.core import atomic_write_json, flush_denormal, provenance, resolve_device
 from distill_nb.data import Task
 from distill_nb.models import functional, init_network
 from distill_nb.augment import get_augment
@@ -63,19 +64,6 @@ def sweep(cfg:RatConfig, factors:list, chunk:int|None) -> list:
         for v in [cfg.real_batch] + [max(1, round(cfg.real_batch*f)) for f in factors]:
             out.append((f'real_batch={v},chunk={chunk}', dataclasses.replace(cfg, real_batch=v, outer_chunk=chunk)))
     return out
-
-def random_task(cfg:RatConfig, dev:torch.device, num_classes:int=10) -> Task:
-    "CIFAR-10-shaped random data (N, 3, 32, 32): only shapes matter for cost."
-    g = torch.Generator().manual_seed(0)
-    n = cfg.real_batch
-    x, y = torch.randn(n, 3, 32, 32, generator=g).to(dev), torch.randint(0, num_classes, (n,), generator=g).to(dev)
-    e = x[:0]
-    return Task('random', num_classes, x, y, e, y[:0], e, y[:0], Preprocess('none'), [str(i) for i in range(num_classes)],
-                torch.arange(n), dict(dataset='random'))
-
-def sync(dev:torch.device):
-    "Wait for queued GPU work, so wall-clock times are honest."
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
 
 def rss_mib() -> float:
     "Resident memory of this process now (MiB)."

@@ -9,6 +9,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('DISTILL_NB_DATA', ROOT.parent/'shared'/'data'))
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: minutes of CPU (e.g. torch.compile); left out of .ci/test, run with `pytest -m slow tests`')
+
+
 @pytest.fixture(scope='session')
 def shared_data() -> Path:
     "The folder holding the local CIFAR-10 tarball (../shared/data from the project root, or $DISTILL_NB_DATA)."

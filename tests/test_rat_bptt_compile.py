@@ -11,8 +11,9 @@ import torch
 from distill_nb.data import load_dataset, prepare
 from distill_nb.rat_bptt import RatConfig, class_rows, distill, meta_step, preset
 
-pytestmark = pytest.mark.skipif(shutil.which('g++') is None and shutil.which('c++') is None,
-                                reason='torch.compile on CPU needs a C++ compiler')
+pytestmark = [pytest.mark.skipif(shutil.which('g++') is None and shutil.which('c++') is None,
+                                 reason='torch.compile on CPU needs a C++ compiler'),
+              pytest.mark.slow]  # ~75 s, nearly all of it compiling: not in .ci/test; run with `pytest -m slow tests`
 
 
 @pytest.fixture(scope='module')
