@@ -106,6 +106,8 @@ def test_a_killed_buffer_job_resumes_with_another_world_size(tmp_path):
 def test_ranks_started_with_different_configs_are_refused(tmp_path):
     r = two('rat', tmp_path/'x.pt', 'seed_per_rank=1', 'timeout=30')
     assert r.returncode != 0 and 'different RaT-BPTT configs: rat.seed' in r.stderr, r.stderr[-3000:]
+    fewer = two('rat', tmp_path/'x.pt', 'nets=1', 'timeout=30')  # a meta-batch smaller than the world: a rank would idle
+    assert fewer.returncode != 0 and 'nets_per_step=1 but 2 ranks' in fewer.stderr, fewer.stderr[-3000:]
 
 
 def test_the_cli_runs_under_torchrun(tmp_path):
