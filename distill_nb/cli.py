@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #b8e92809
 from __future__ import annotations
-import dataclasses, io, os, sys, time
+import dataclasses, os, sys, time
 from pathlib import Path
 
 import torch

@@ -10,7 +10,7 @@ from functools import partial
 import torch
 
 from .core import SynSet, synset_meta
-from .data import Task, class_balanced_indices
+from .data import Task
 from .evaluate import Protocol, check_rows, evaluate, get_protocol, random_synset
 
 # %% auto #0

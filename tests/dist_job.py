@@ -1,7 +1,6 @@
 """One job of tests/test_distributed.py, run in one process or under `torchrun` (float64, digits, CPU, gloo).
 python tests/dist_job.py KIND OUT [key=value ...]; rank 0 writes OUT (a torch file of the results)."""
 import dataclasses, sys
-from pathlib import Path
 
 import torch
 

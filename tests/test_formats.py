@@ -1,6 +1,6 @@
 """Foreign formats and DD-Ranking's scores through the CLI (in process): files written exactly as the authors' code writes
 them, one-line errors for bad input before any training, round trips, and scores recomputed from the per-seed accuracies."""
-import json, shutil, warnings
+import json
 
 import numpy as np
 import pytest
