@@ -115,6 +115,12 @@ PRESETS = {
     'tiny-ipc10': dict(dataset='tiny-imagenet', ipc=10, net='convnet4', unroll=300, window=100, batch_per_class=1,
                        task_sampler_nc=50, real_batch=1000, outer_lr=3e-4, learn_labels=True, preprocess='standardize',
                        source='authors'),
+    **{f'cifar10-cpu-ipc{ipc}': dict(dataset='cifar10', ipc=ipc, batch_per_class=min(ipc, 10), net_kwargs={'width': 32},
+                                   unroll=60, window=20, real_batch=1000, init='real',
+                                   source='CPU scale of this project (cpu profile): ConvNet-3 width 32, T 60 / W 20 (a third of '
+                                          'the authors\' 200 / 60), real batch 1000 (of 5000), random real init (budgets of '
+                                          'hundreds of meta-steps, not ~20,000)')
+       for ipc in (1, 10)},
     'digits-smoke': dict(dataset='digits', ipc=1, steps=200, net_kwargs={'width': 32, 'depth': 2}, unroll=40, window=20,
                          inner_lr=1e-2, batch_per_class=1, real_batch=256, outer_lr=3e-3, augment='none',
                          eval=dict(steps=200, lr=1e-2),
