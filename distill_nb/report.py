@@ -14,9 +14,9 @@ from .core import atomic_write_bytes
 from .reproduce import REGISTRY, find_root
 
 # %% auto #0
-__all__ = ['MISSING_REASON', 'tidy_row', 'registry_entry', 'claim', 'mean_std', 'pm', 'signed', 'md_table', 'rows_table',
-           'claims_md', 'provenance_line', 'missing_reason', 'experiment_section', 'quickstart_table',
-           'variants_section', 'build_report', 'write_report']
+__all__ = ['tidy_row', 'registry_entry', 'claim', 'mean_std', 'pm', 'signed', 'md_table', 'rows_table', 'claims_md',
+           'provenance_line', 'missing_reason', 'experiment_section', 'quickstart_table', 'variants_section',
+           'build_report', 'write_report']
 
 # %% ../nbs/41_report.ipynb #6463617d
 def tidy_row(setting:str, # what the row varies: 'IPC 10', 'easy third', ...
@@ -129,18 +129,13 @@ def provenance_line(res:dict, rec:dict|None=None) -> str:
     return line + (f' Command: `{cmd}`.' if cmd else '')
 
 # %% ../nbs/41_report.ipynb #e7767ed6
-MISSING_REASON = {
-    'smoke': 'not run yet: `distill-nb reproduce --profile smoke` (CPU, minutes)',
-    'quick': 'not run: needs a GPU; no GPU was available to the sessions so far',
-    'paper': 'not run: needs a GPU and hours to days per experiment; no GPU was available to the sessions so far'}
-
 def _load(f:Path) -> dict|None:
     return json.loads(f.read_text()) if f.exists() else None
 
 def missing_reason(folder:Path, profile:str, reasons:dict|None=None) -> str|None:
-    "Why `folder` (NAME/PROFILE) has no results, or None when it has them."
+    "Why `folder` (NAME/PROFILE) has no results, or None when it has them (`reasons`: profile -> why a run never started)."
     if (folder/'results.json').exists(): return None
-    rec, default = _load(folder/'reproduce.json'), {**MISSING_REASON, **(reasons or {})}.get(profile, 'not run')
+    rec, default = _load(folder/'reproduce.json'), (reasons or {}).get(profile, 'not run')
     if rec is None: return default
     where = f"on {rec.get('device', '?')}, started {_when(rec.get('started'))}"
     if rec.get('status') == 'failed':
@@ -179,10 +174,10 @@ def variants_section(reg:dict) -> str|None:
     return md_table(['setting', 'default', 'other option', 'what the default does'], rows) if rows else None
 
 def build_report(root='figures', # the figures folder: NAME/PROFILE/results.json for each experiment
-                 profiles=('smoke', 'quick', 'paper'), # profiles to report, in this order
+                 profiles=None, # profiles to report, in this order; None: the registry's
                  out=None, # where the README will be written (image links are relative to it); None: root/README.md
                  registry=None, # registry.yaml; None: nbs/experiments/registry.yaml beside root
-                 reasons:dict|None=None, # replacements of MISSING_REASON per profile
+                 reasons:dict|None=None, # why a profile was never run, replacing the registry profiles' `missing` texts
                 ) -> str:
     "The markdown of figures/README.md, built from the results files under `root`."
     root = Path(root)
@@ -190,12 +185,14 @@ def build_report(root='figures', # the figures folder: NAME/PROFILE/results.json
     reg_file = Path(registry or root.resolve().parent/REGISTRY)
     if not reg_file.exists(): raise FileNotFoundError(f'No registry at {reg_file}: pass registry=PATH ({REGISTRY} of the repository).')
     reg = yaml.safe_load(reg_file.read_text())
-    exps = reg['experiments']
+    exps, profiles = reg['experiments'], list(profiles or reg['profiles'])
+    reasons = {**{p: v['missing'] for p, v in reg['profiles'].items() if 'missing' in v}, **(reasons or {})}
     link = os.path.relpath(root.resolve(), Path(out).resolve().parent) + '/' if out else ''
     link = '' if link == './' else link
     have = {(n, p): (root/n/p/'results.json').exists() for n in exps for p in profiles}
     text = reg.get('report', {})  # the page's prose lives with the registry
-    parts = ['# figures/', text.get('intro', '')]
+    parts = ['# figures/', text.get('intro', ''), '## Profiles', md_table(['profile', 'device', 'what'], [
+        [p, reg['profiles'][p].get('device', 'cpu'), reg['profiles'][p].get('description', '')] for p in profiles if p in reg['profiles']])]
     if v := variants_section(reg): parts += ['## Defaults that follow the authors\' code', text.get('variants', ''), v]
     parts += ['## Status', md_table(['experiment', 'paper', 'what'] + list(profiles),
                                    [[n, e.get('paper', ''), e.get('what', '')] + ['results' if have[n, p] else 'missing' for p in profiles]
@@ -208,7 +205,7 @@ def build_report(root='figures', # the figures folder: NAME/PROFILE/results.json
     parts += ['## Missing', '\n'.join(miss) if miss else 'Nothing: every experiment has results for every profile.']
     return '\n\n'.join(parts) + '\n'
 
-def write_report(root='figures', profiles=('smoke', 'quick', 'paper'), out=None, registry=None, reasons:dict|None=None) -> Path:
+def write_report(root='figures', profiles=None, out=None, registry=None, reasons:dict|None=None) -> Path:
     "Write the report to `out` (default root/README.md) atomically; return its path."
     out = Path(out) if out else Path(root)/'README.md'
     atomic_write_bytes(out, build_report(root, profiles, out, registry, reasons).encode())
