@@ -148,8 +148,10 @@ def dry_run() -> dict|None:
     return json.loads(s) if s else None
 
 def clamp_value(v, rule):
-    "`v` under one dry-run `rule`: a number is a ceiling, {'first': n} keeps a list's first n, {'keep', 'div', 'least'} shrinks sizes."
+    "`v` under one dry-run `rule`: a number is a ceiling, {'first': n} keeps a list's first n, {'each': n} caps every entry (deduplicated), {'keep', 'div', 'least'} shrinks sizes."
     if isinstance(rule, dict) and 'first' in rule: return type(v)(v[:rule['first']]) if isinstance(v, (list, tuple)) else v
+    if isinstance(rule, dict) and 'each' in rule:
+        return type(v)(dict.fromkeys(min(x, rule['each']) for x in v)) if isinstance(v, (list, tuple)) else clamp_value(v, rule['each'])
     if v is None or isinstance(v, bool) or not isinstance(v, (int, float)): return v
     if isinstance(rule, dict): return v if v <= rule['keep'] else max(rule['least'], int(v // rule['div']))
     return min(v, rule)

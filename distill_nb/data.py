@@ -15,9 +15,10 @@ from PIL import Image
 from .core import Preprocess, atomic_write_bytes, dry_run, resolve_device
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'DATASETS', 'PREPROCESSORS', 'PREPROCESS_VARIANTS', 'DatasetInfo', 'dataset_info', 'Dataset',
-           'read_image_folder', 'original_order', 'cache_dir', 'load_dataset', 'make_image_folder',
-           'class_balanced_indices', 'validation_split', 'fit_preprocess', 'Task', 'fitted_preprocess', 'prepare']
+__all__ = ['CIFAR10_CLASSES', 'DATASETS', 'TORCHVISION_FOLDERS', 'PREPROCESSORS', 'PREPROCESS_VARIANTS', 'DatasetInfo',
+           'dataset_info', 'Dataset', 'read_image_folder', 'original_order', 'cache_dir', 'load_dataset',
+           'locate_dataset', 'make_image_folder', 'class_balanced_indices', 'validation_split', 'fit_preprocess',
+           'Task', 'fitted_preprocess', 'prepare']
 
 # %% ../nbs/01_data.ipynb #915e7b28
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -239,6 +240,22 @@ def load_dataset(name:str, path=None, download:bool=True, cache=None) -> Dataset
         warnings.warn(f'{name}: no label sequence (scores/cscores_{info.scores_name}.npz) found near {src}; training '
                       'images are in class-sorted order, so published per-example scores will not line up.')
     return Dataset(name, **raw, source=str(src), cache=str(cfile))
+
+# %% ../nbs/01_data.ipynb #2f4f092a
+TORCHVISION_FOLDERS = {'cifar10': 'cifar-10-batches-py', 'cifar100': 'cifar-100-python', 'mnist': 'MNIST', 'tiny-imagenet': 'tiny-imagenet-200'}
+
+def locate_dataset(name:str, path=None, cache=None) -> str:
+    "Where `load_dataset(name, path)` would read `name` from, found without reading or downloading; FileNotFoundError saying where it looked."
+    dataset_info(name)
+    if name == 'digits': return 'sklearn.datasets.load_digits'
+    root = path or os.environ.get('DISTILL_NB_DATA')
+    root = Path(root).expanduser() if root is not None else cache_dir(cache)/'downloads'
+    found = _candidates(name, root) if root.exists() else []
+    found += [root/TORCHVISION_FOLDERS[name]] if (root/TORCHVISION_FOLDERS.get(name, '\0')).exists() else []
+    if found: return str(found[0])
+    what = 'does not exist' if not root.exists() else f"no '{name}/', '{name}*.tar.gz' or torchvision folder in it"
+    raise _not_found(name, [f'{root} ({what})'] + ([] if path or os.environ.get('DISTILL_NB_DATA') else
+                                                   ['$DISTILL_NB_DATA (not set); the folder above is where downloads go']))
 
 # %% ../nbs/01_data.ipynb #de946c4e
 def make_image_folder(root, classes, n_train:int, n_test:int, size:int=32, channels:int=3, seed:int=0,

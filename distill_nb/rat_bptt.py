@@ -129,7 +129,8 @@ def preset(name:str, **overrides) -> RatConfig:
     bad = set(overrides) - fields
     if bad: raise ValueError(f"Unknown RatConfig field(s) {sorted(bad)}; fields are: {', '.join(sorted(fields))}.")
     cfg = {k: v for k, v in PRESETS[name].items() if k not in ('source', 'eval')}
-    return RatConfig(**dry_run_caps({**cfg, **{k: v for k, v in overrides.items() if v is not None}}, 'config'))  # clamped in a dry run
+    cfg = RatConfig(**{**cfg, **{k: v for k, v in overrides.items() if v is not None}})
+    return RatConfig(**dry_run_caps(dataclasses.asdict(cfg), 'config'))  # a dry run clamps every budget, defaults included
 
 def preset_eval(name:str, cfg:RatConfig) -> dict:
     "Overrides of the `rat_bptt` evaluation protocol for preset `name`: the inner network's width/depth, plus the preset's own."

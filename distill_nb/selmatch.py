@@ -72,7 +72,8 @@ def preset(name:str, **overrides) -> SelMatchConfig:
     fields = {f.name for f in dataclasses.fields(SelMatchConfig)}
     if bad := set(overrides) - fields: raise ValueError(f'Unknown SelMatch field(s) {sorted(bad)}; fields: {", ".join(sorted(fields))}.')
     cfg = {k: v for k, v in PRESETS[name].items() if k != 'source'}
-    return SelMatchConfig(**dry_run_caps({**cfg, **{k: v for k, v in overrides.items() if v is not None}}, 'config'))  # clamped in a dry run
+    cfg = SelMatchConfig(**{**cfg, **{k: v for k, v in overrides.items() if v is not None}})
+    return SelMatchConfig(**dry_run_caps(dataclasses.asdict(cfg), 'config'))  # a dry run clamps every budget, defaults included
 
 def preset_eval(cfg:SelMatchConfig) -> dict:
     "Overrides of the 'selmatch' evaluation protocol for this config (epochs by subset ratio; small nets for digits)."
