@@ -11,12 +11,15 @@ from distill_nb.data import cache_dir, make_image_folder
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = list(yaml.safe_load((ROOT/'nbs'/'experiments'/'registry.yaml').read_text())['experiments'])
 PROFILES = ('quick', 'paper')
-# Notebooks that assert a result margin at any budget (not only at a real profile's), which one or two steps on 40 images
-# per class (or random stand-in images: rat_main's CIFAR-100 full-data margin) cannot meet; they pass once each such assert
-# is guarded by `if not profile.endswith('-dry-run'):` (the notebooks' owner's edit). strict: a fixed notebook makes its
-# xfail fail, so the entry gets removed.
-_MARGINS = {'rat_intercorrelation', 'rat_metagrad', 'rat_hardness', 'sel_coverage'}
-MARGIN_ASSERTS = {'quick': _MARGINS, 'paper': _MARGINS | {'rat_main'}}
+# Result margins that some notebooks assert at any budget (not only at a real profile's), which one or two steps on 40 images
+# per class (or random stand-in images: rat_main's CIFAR-100 full-data margin) need not meet. Until each such assert is
+# guarded by the notebooks' owner (`profile.endswith('-dry-run') or ...`), a dry run may stop there: only with exactly these
+# messages, after its results.json is written, is that reported as xfail; any other failure fails the test.
+MARGINS = {'rat_main': ['full data below a small set'],
+           'rat_intercorrelation': ['bigger random subsets should score higher', 'the whole distilled set should beat its subsets'],
+           'rat_metagrad': ['did not improve on its noise initialisation'],
+           'rat_hardness': ['should be harder than the easy one', 'full data should beat IPC sets in every bucket'],
+           'sel_coverage': ['the hard half should be harder']}
 
 
 @pytest.fixture(scope='module')
@@ -43,14 +46,15 @@ def dry_runs(data_dir, tmp_path_factory) -> dict:
 
 @pytest.mark.parametrize('name', EXPERIMENTS)
 @pytest.mark.parametrize('profile', PROFILES)
-def test_dry_run_finishes_every_experiment(dry_runs, profile, name, request):
-    if name in MARGIN_ASSERTS[profile]: request.applymarker(pytest.mark.xfail(strict=True, reason='asserts a result margin at any budget'))
+def test_dry_run_finishes_every_experiment(dry_runs, profile, name):
     out, _ = dry_runs[profile]
     folder = out/name/f'{profile}-dry-run'
     rec = json.loads((folder/'reproduce.json').read_text())
-    assert rec['status'] == 'done', rec.get('error')
     res = json.loads((folder/'results.json').read_text())
     assert res['config']['profile'] == f'{profile}-dry-run' and '--dry-run' in res['config']['command']
+    if rec['status'] != 'done':
+        assert any(m in rec.get('error', '') for m in MARGINS.get(name, [])), rec.get('error')
+        pytest.xfail(f"stopped at a result margin: {rec['error']}")
     assert (folder/f'{name}.png').stat().st_size > 5_000 and (folder/f'{name}.ipynb').exists()
     params = yaml.safe_load((folder/'params.yaml').read_text())
     assert all(v in (None, str(out/'work'/Path(v).name)) for k, v in params.items() if k in ('buffer_dir', 'work_dir'))
@@ -63,7 +67,7 @@ def test_dry_run_prints_estimates_writes_the_report_and_never_the_real_folders(d
     est = r.stdout.split('Estimated wall time of the real run')[1]
     assert all(f'{n} ' in est for n in EXPERIMENTS) and est.count('on GPU (H100-calibrated)') == len(EXPERIMENTS), est
     readme = (out/'README.md').read_text()
-    assert all(f'### {n} ({profile}-dry-run)' in readme for n in set(EXPERIMENTS) - MARGIN_ASSERTS[profile]), readme[:2000]
+    assert all(f'### {n} ({profile}-dry-run)' in readme for n in EXPERIMENTS), readme[:2000]  # every results.json reported
     assert not any((out/n/profile).exists() for n in EXPERIMENTS)  # nothing under the real profile's folders
     assert (out/'work'/f'cifar10-{profile}').is_dir()              # the expert buffer of the dry run, not runs/buffers/
 
