@@ -489,6 +489,14 @@ def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset;
     return s, r
 
 # %% ../nbs/09_cli.ipynb #0ffbc464
+def _estimates(profile:str, only:list|None, sets:dict, extra=None) -> str:
+    "The estimated wall time of each selected experiment's real run (`estimate.estimate`), one line each."
+    from distill_nb.estimate import describe, estimate
+    reg = rp.load_registry(extra=extra)
+    rp.resolve(reg, next(iter(reg['experiments'])), profile)  # an unknown profile fails here with the runner's message
+    lines = [describe(estimate(reg, n, profile, sets)) for n in (only or reg['experiments'])]
+    return f'Estimated wall time of the real run (profile {profile}; distill_nb.estimate):\n' + '\n'.join(lines)
+
 _ONLY = Param('experiments to run (default: all, most informative first)', str, nargs='+')
 _SET = Param('parameter overrides key=value or EXPERIMENT.key=value (values are YAML)', str, nargs='+', action='extend')
 
@@ -505,13 +513,17 @@ def reproduce_cmd(profile:str='smoke', # smoke (CPU), quick (one GPU) or paper; 
                   timeout:int=None, # seconds per notebook (default: none)
                   no_report:bool=False, # do not rebuild OUT/README.md afterwards
                   threads:int=None, # CPU threads of each notebook (its `threads` parameter; default: the profile's)
+                  dry_run:bool=False, # every budget clamped to the least that runs each code path (CPU, minutes), into OUT/EXP/PROFILE-dry-run; prints the real run's time estimates
+                  data:str=None, # folder holding the datasets (default: $DISTILL_NB_DATA); checked before anything starts
                  ):
     "Regenerate the experiments' results and figures with papermill (profiles smoke / quick / paper)."
     if out: check_out_dir(out, '--out')
     sets = {**({'threads': threads} if threads is not None else {}), **rp.parse_sets(set)}
-    recs = rp.reproduce(profile, only, sets, out, device, jobs, kernel, force, extra=profiles, timeout=timeout)
+    if dry_run: print(_estimates(profile, only, sets, profiles))
+    recs = rp.reproduce(profile, only, sets, out, device, jobs, kernel, force, extra=profiles, timeout=timeout, dry_run=dry_run, data=data)
     print(rp.summary(recs))
-    if not no_report: print(f'wrote {write_report(out or rp.find_root()/"figures", registry=rp.find_root()/rp.REGISTRY)}')
+    root = Path(out) if out else rp.default_out(rp.load_registry(extra=profiles), dry_run)
+    if not no_report: print(f"wrote {write_report(root, profiles=(f'{profile}-dry-run',) if dry_run else ('smoke', 'quick', 'paper'), registry=rp.find_root()/rp.REGISTRY)}")
     failed = [r['name'] for r in recs if r['status'] == 'failed']
     if failed:
         print(f"{len(failed)} experiment(s) failed: {', '.join(failed)} (see their reproduce.json and executed notebook)", file=sys.stderr)

@@ -16,11 +16,12 @@ from tqdm.auto import tqdm
 from . import dist
 
 # %% auto #0
-__all__ = ['SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'atomic_write_bytes', 'atomic_write_json',
-           'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty', 'provenance', 'resolve_device', 'set_threads',
-           'flush_denormal', 'progress_bar', 'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset',
-           'load_synset', 'synset_grid', 'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states',
-           'Checkpointer', 'without', 'run_loop']
+__all__ = ['DRY_RUN_ENV', 'SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'atomic_write_bytes',
+           'atomic_write_json', 'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty', 'provenance',
+           'resolve_device', 'set_threads', 'dry_run', 'clamp_value', 'dry_run_caps', 'flush_denormal', 'progress_bar',
+           'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset', 'load_synset', 'synset_grid',
+           'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states', 'Checkpointer', 'without',
+           'run_loop']
 
 # %% ../nbs/00_core.ipynb #f3e7c7c6
 def _umask() -> int:
@@ -137,6 +138,28 @@ def set_threads(n:int|None=None) -> int:
     if n < 1: raise ValueError(f'threads={n}: use 1 or more CPU threads.')
     torch.set_num_threads(n)
     return n
+
+# %% ../nbs/00_core.ipynb #6abb3939
+DRY_RUN_ENV = 'DISTILL_NB_DRY_RUN'
+
+def dry_run() -> dict|None:
+    "The clamp rules of a dry run (set by `distill-nb reproduce --dry-run` in $DISTILL_NB_DRY_RUN), else None."
+    s = os.environ.get(DRY_RUN_ENV)
+    return json.loads(s) if s else None
+
+def clamp_value(v, rule):
+    "`v` under one dry-run `rule`: a number is a ceiling, {'first': n} keeps a list's first n, {'each': n} caps every entry (deduplicated), {'keep', 'div', 'least'} shrinks sizes."
+    if isinstance(rule, dict) and 'first' in rule: return type(v)(v[:rule['first']]) if isinstance(v, (list, tuple)) else v
+    if isinstance(rule, dict) and 'each' in rule:
+        return type(v)(dict.fromkeys(min(x, rule['each']) for x in v)) if isinstance(v, (list, tuple)) else clamp_value(v, rule['each'])
+    if v is None or isinstance(v, bool) or not isinstance(v, (int, float)): return v
+    if isinstance(rule, dict): return v if v <= rule['keep'] else max(rule['least'], int(v // rule['div']))
+    return min(v, rule)
+
+def dry_run_caps(cfg:dict, section:str, rules:dict|None=None) -> dict:
+    "`cfg` with the fields named in the dry run's `section` clamped (`rules`, default: $DISTILL_NB_DRY_RUN; unchanged outside a dry run)."
+    rules = (rules if rules is not None else dry_run() or {}).get(section, {})
+    return {k: clamp_value(v, rules[k]) if k in rules else v for k, v in cfg.items()}
 
 # %% ../nbs/00_core.ipynb #562bf3f4
 def _flushing() -> bool:

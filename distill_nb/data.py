@@ -12,12 +12,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .core import Preprocess, atomic_write_bytes, resolve_device
+from .core import Preprocess, atomic_write_bytes, dry_run, resolve_device
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'DATASETS', 'PREPROCESSORS', 'PREPROCESS_VARIANTS', 'DatasetInfo', 'dataset_info', 'Dataset',
-           'read_image_folder', 'original_order', 'cache_dir', 'load_dataset', 'make_image_folder',
-           'class_balanced_indices', 'validation_split', 'fit_preprocess', 'Task', 'prepare']
+__all__ = ['CIFAR10_CLASSES', 'DATASETS', 'TORCHVISION_FOLDERS', 'PREPROCESSORS', 'PREPROCESS_VARIANTS', 'DatasetInfo',
+           'dataset_info', 'Dataset', 'read_image_folder', 'original_order', 'cache_dir', 'load_dataset',
+           'locate_dataset', 'make_image_folder', 'class_balanced_indices', 'validation_split', 'fit_preprocess',
+           'Task', 'fitted_preprocess', 'prepare']
 
 # %% ../nbs/01_data.ipynb #915e7b28
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -240,6 +241,22 @@ def load_dataset(name:str, path=None, download:bool=True, cache=None) -> Dataset
                       'images are in class-sorted order, so published per-example scores will not line up.')
     return Dataset(name, **raw, source=str(src), cache=str(cfile))
 
+# %% ../nbs/01_data.ipynb #2f4f092a
+TORCHVISION_FOLDERS = {'cifar10': 'cifar-10-batches-py', 'cifar100': 'cifar-100-python', 'mnist': 'MNIST', 'tiny-imagenet': 'tiny-imagenet-200'}
+
+def locate_dataset(name:str, path=None, cache=None) -> str:
+    "Where `load_dataset(name, path)` would read `name` from, found without reading or downloading; FileNotFoundError saying where it looked."
+    dataset_info(name)
+    if name == 'digits': return 'sklearn.datasets.load_digits'
+    root = path or os.environ.get('DISTILL_NB_DATA')
+    root = Path(root).expanduser() if root is not None else cache_dir(cache)/'downloads'
+    found = _candidates(name, root) if root.exists() else []
+    found += [root/TORCHVISION_FOLDERS[name]] if (root/TORCHVISION_FOLDERS.get(name, '\0')).exists() else []
+    if found: return str(found[0])
+    what = 'does not exist' if not root.exists() else f"no '{name}/', '{name}*.tar.gz' or torchvision folder in it"
+    raise _not_found(name, [f'{root} ({what})'] + ([] if path or os.environ.get('DISTILL_NB_DATA') else
+                                                   ['$DISTILL_NB_DATA (not set); the folder above is where downloads go']))
+
 # %% ../nbs/01_data.ipynb #de946c4e
 def make_image_folder(root, classes, n_train:int, n_test:int, size:int=32, channels:int=3, seed:int=0,
                       test_dir:str='test', tiny_val:bool=False) -> Path:
@@ -333,6 +350,19 @@ class Task:
         return getattr(self, 'x_' + name), getattr(self, 'y_' + name)
 
 # %% ../nbs/01_data.ipynb #9237cdd3
+def fitted_preprocess(kind:str, ds:Dataset, rows:torch.Tensor, device=None, cache=None) -> Preprocess:
+    "`fit_preprocess(kind)` on training rows `rows` of `ds`; whitenings are kept in the data cache and reused when file, rows, kind and device match."
+    device = resolve_device(device)
+    fit = lambda: fit_preprocess(kind, ds.x_train[rows].to(device).float()/255)
+    if kind not in ('zca', 'zca_kornia') or ds.cache is None: return fit()  # cheap, or no dataset file to key on
+    key = hashlib.sha1(f'{Path(ds.cache).name}|{kind}|reg 0.1|{device.type}|'.encode() + rows.cpu().numpy().tobytes()).hexdigest()[:16]
+    f = cache_dir(cache)/'preprocess'/f'{ds.name}-{kind}-{key}.pt'
+    if f.exists(): return Preprocess.from_state(torch.load(f, weights_only=True))
+    pp = fit()
+    buf = io.BytesIO(); torch.save({k: v.cpu() if torch.is_tensor(v) else v for k, v in pp.state().items()}, buf)
+    atomic_write_bytes(f, buf.getvalue())
+    return pp
+
 def prepare(ds:Dataset|str, preprocess:str|Preprocess='standardize', val_per_class:int=0, train_per_class:int|None=None,
             test_per_class:int|None=None, seed:int=0, device=None, fit_max:int|None=None) -> Task:
     "Put dataset `ds` (or its name) on `device` in model space (fitting `preprocess`, or reusing a fitted one), with a validation split."
@@ -347,10 +377,14 @@ def prepare(ds:Dataset|str, preprocess:str|Preprocess='standardize', val_per_cla
     tr, va = idx[tr], idx[va]
     te = torch.arange(len(ds.y_test)) if test_per_class is None else class_balanced_indices(ds.y_test, test_per_class, g, ds.num_classes)
     x01 = lambda x: x.to(device).float()/255
-    fit_x = ds.x_train[tr] if fit_max is None else ds.x_train[tr[torch.randperm(len(tr), generator=g)[:fit_max]]]
-    pp = preprocess if isinstance(preprocess, Preprocess) else fit_preprocess(preprocess, fit_x.to(device).float()/255)
+    fit_rows = tr if fit_max is None else tr[torch.randperm(len(tr), generator=g)[:fit_max]]
+    pp = preprocess if isinstance(preprocess, Preprocess) else fitted_preprocess(preprocess, ds, fit_rows, device)
+    dry = (dry_run() or {}).get('data', {})  # a dry run keeps a few images per class, after fitting on the full split
+    cut = lambda rows, y, n: rows[class_balanced_indices(y[rows], min(n, int(torch.bincount(y[rows]).min())), g, ds.num_classes)]
+    if dry.get('train_per_class') and train_per_class is None: tr = cut(tr, ds.y_train, dry['train_per_class'])
+    if dry.get('test_per_class') and test_per_class is None: te = cut(te, ds.y_test, dry['test_per_class'])
     config = dict(dataset=ds.name, preprocess=pp.kind, preprocess_variant=PREPROCESS_VARIANTS[pp.kind], val_per_class=val_per_class, train_per_class=train_per_class,
-                  test_per_class=test_per_class, seed=seed, fit_max=fit_max, source=ds.source, order=ds.order)
+                  test_per_class=test_per_class, seed=seed, fit_max=fit_max, source=ds.source, order=ds.order, **({'dry_run': dry} if dry else {}))
     return Task(ds.name, ds.num_classes, pp.apply(x01(ds.x_train[tr])), ds.y_train[tr].to(device),
                 pp.apply(x01(ds.x_train[va])), ds.y_train[va].to(device), pp.apply(x01(ds.x_test[te])), ds.y_test[te].to(device),
                 pp, ds.classes, tr, config)

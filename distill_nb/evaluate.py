@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from . import dist
-from .core import SynSet, Preprocess, flush_denormal, progress_bar, provenance, synset_meta
+from .core import SynSet, Preprocess, dry_run, dry_run_caps, flush_denormal, progress_bar, provenance, synset_meta
 from .data import Task, class_balanced_indices
 from .models import NETWORKS, check_input, init_network, stack_networks
 from .augment import AUGMENTS, get_augment
@@ -80,6 +80,8 @@ def get_protocol(name:str, **overrides) -> Protocol:
     cfg = {**PROTOCOLS[name], **{k: v for k, v in overrides.items() if v is not None}}
     if overrides.get('steps') is not None: cfg.pop('epochs', None)
     if overrides.get('epochs') is not None: cfg.pop('steps', None)
+    if dry_run() and 'epochs' in cfg: cfg['steps'] = cfg.pop('epochs')  # a dry run counts in steps: one epoch of a big set is many
+    cfg = dry_run_caps(cfg, 'protocol')
     return Protocol(name, **cfg)
 
 # %% ../nbs/04_evaluate.ipynb #b3f449fa

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from . import dist
-from .core import SynSet, flush_denormal, run_loop, synset_meta
+from .core import SynSet, dry_run_caps, flush_denormal, run_loop, synset_meta
 from .data import Task, class_balanced_indices
 from .models import NETWORKS, check_input, functional, init_network
 from .augment import AUGMENTS, get_augment
@@ -135,7 +135,8 @@ def preset(name:str, **overrides) -> RatConfig:
     bad = set(overrides) - fields
     if bad: raise ValueError(f"Unknown RatConfig field(s) {sorted(bad)}; fields are: {', '.join(sorted(fields))}.")
     cfg = {k: v for k, v in PRESETS[name].items() if k not in ('source', 'eval')}
-    return RatConfig(**{**cfg, **{k: v for k, v in overrides.items() if v is not None}})
+    cfg = RatConfig(**{**cfg, **{k: v for k, v in overrides.items() if v is not None}})
+    return RatConfig(**dry_run_caps(dataclasses.asdict(cfg), 'config'))  # a dry run clamps every budget, defaults included
 
 def preset_eval(name:str, cfg:RatConfig) -> dict:
     "Overrides of the `rat_bptt` evaluation protocol for preset `name`: the inner network's width/depth, plus the preset's own."

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import yaml
 
-from .core import atomic_write_json, git_sha, progress_bar
+from .core import DRY_RUN_ENV, atomic_write_json, clamp_value, git_sha, progress_bar
 
 # %% auto #0
-__all__ = ['REGISTRY', 'AUTO', 'find_root', 'load_registry', 'declared_parameters', 'resolve', 'config_hash', 'parse_sets',
-           'check_kernel', 'record', 'plan', 'run_one', 'devices_for', 'reproduce', 'summary']
+__all__ = ['REGISTRY', 'AUTO', 'DRY_RUN', 'find_root', 'load_registry', 'declared_parameters', 'resolve', 'config_hash',
+           'parse_sets', 'clamp_params', 'dry_run_params', 'check_kernel', 'record', 'plan', 'run_one', 'devices_for',
+           'check_data', 'default_out', 'reproduce', 'summary']
 
 # %% ../nbs/40_reproduce.ipynb #dcd5412e
 REGISTRY = 'nbs/experiments/registry.yaml'
@@ -93,6 +94,36 @@ def parse_sets(items:list|None) -> dict:
         out[k.strip()] = yaml.safe_load(v)
     return out
 
+# %% ../nbs/40_reproduce.ipynb #ee8ff9c8
+DRY_RUN = {  # the clamps of `--dry-run`; a rule is a ceiling, {'first': n} (list cut), {'each': n} (every entry, deduplicated)
+             # or {'keep': n, 'div': d, 'least': m} (sizes up to n stay, larger ones are divided by d)
+    'params': dict(k=1, full_k=1, ref_k=2, eval_k=1, test_k=1, hardness_k=2, n_subsets=1, n_random=1, var_n=2, eval_every=1,
+                   num_experts=1, parallel=1, runs=1, folds=2, epochs=1, val_per_class=2, radius_sample=50, batch_size=8,
+                   distill_seeds={'first': 1}, var_at={'each': 2}, checkpoints={'each': 2},
+                   **{'expert_kw.epochs': 3, 'expert_kw.batch_size': 64}),  # an expert buffer covers max_start_epoch + M epochs
+    'config': dict(steps=2, iterations=2, unroll=2, window=1, min_start=0, real_batch=64, batch_per_class=2, nets_per_step=1, syn_steps=2, batch_syn=8,
+                   max_start_epoch=1, trajectories_per_iter=1, eval_epochs=1, betas={'first': 2}, ipc={'keep': 10, 'div': 50, 'least': 2}),  # SelMatch 250-1500 -> 5-30: alpha x IPC stays whole
+    'protocol': dict(steps=1, batch_size=8),   # get_protocol: budgets in epochs become steps first
+    'data': dict(train_per_class=40, test_per_class=2),  # room for the largest clamped window (IPC 30 from start 6)
+    'folders': ('buffer_dir', 'work_dir'),     # moved under <out>/work/
+}
+
+def clamp_params(params, rules:dict|None=None, parent:str=''):
+    "`params` with every key named in the dry-run rules (`params` and `config` sections) clamped, through nested dicts and lists."
+    rules = rules or {**DRY_RUN['config'], **DRY_RUN['params']}
+    if isinstance(params, list): return [clamp_params(v, rules, parent) for v in params]
+    if not isinstance(params, dict): return params
+    out = {}
+    for k, v in params.items():
+        rule = rules.get(f'{parent}.{k}', rules.get(k))
+        out[k] = clamp_value(v, rule) if rule is not None and not isinstance(v, dict) else clamp_params(v, rules, k)
+    return out
+
+def dry_run_params(params:dict, work:Path) -> dict:
+    "A resolved experiment's parameters for a dry run: clamped, with buffer and work folders moved under `work`."
+    out = clamp_params(params)
+    return {**out, **{k: str(Path(work)/Path(v).name) for k, v in out.items() if k in DRY_RUN['folders'] and v}}
+
 # %% ../nbs/40_reproduce.ipynb #9fd1b6eb
 def check_kernel(kernel:str):
     "Raise a clear error if the Jupyter kernel `kernel` is not installed."
@@ -106,35 +137,40 @@ def record(out:Path) -> dict|None:
     f = out/'reproduce.json'
     return json.loads(f.read_text()) if f.exists() else None
 
-def plan(reg:dict, names:list, profile:str, out_root:Path, sets:dict|None=None, force:bool=False) -> list:
-    "(name, params, hash, out, action) for each experiment: 'run', or 'skip' if done; refuses folders of another config unless `force` (which reruns all)."
-    jobs = []
+def plan(reg:dict, names:list, profile:str, out_root:Path, sets:dict|None=None, force:bool=False, dry_run:bool=False) -> list:
+    "(name, params, hash, out, label, action) for each experiment: 'run', or 'skip' if done; refuses folders of another config unless `force` (which reruns all)."
+    jobs, label = [], f'{profile}-dry-run' if dry_run else profile
     for n in names:
         params = resolve(reg, n, profile, sets)
-        h, out = config_hash(n, profile, params), Path(out_root)/n/profile
+        if dry_run: params = dry_run_params(params, Path(out_root)/'work')
+        h, out = config_hash(n, label, params), Path(out_root)/n/label
         r = record(out)
         if r is not None and r['hash'] != h and not force:
             diff = sorted(k for k in set(r['params']) | set(params) if r['params'].get(k, '<unset>') != params.get(k, '<unset>'))
             raise ValueError(f'{out} holds results of a different config (parameters that differ: {diff}); never mixing them: '
                              'pass --force to replace them, or write elsewhere with --out.')
         done = not force and r is not None and r['hash'] == h and r['status'] == 'done' and (out/'results.json').exists()
-        jobs.append(dict(name=n, params=params, hash=h, out=out, action='skip' if done else 'run'))
+        jobs.append(dict(name=n, params=params, hash=h, out=out, label=label, action='skip' if done else 'run'))
     return jobs
 
-def run_one(reg:dict, job:dict, profile:str, device:str, kernel:str='python3', timeout:int|None=None) -> dict:
+def run_one(reg:dict, job:dict, profile:str, device:str, kernel:str='python3', timeout:int|None=None, data=None) -> dict:
     "Execute one planned experiment with papermill in a child process; returns its final record."
     e, out = reg['experiments'][job['name']], job['out']
     nb = Path(reg['dir'])/e['notebook']
     out.mkdir(parents=True, exist_ok=True)
     declared = declared_parameters(nb)
     params = {**job['params'], **({'device': device} if 'device' in declared and 'device' not in job['params'] else {})}
-    cmd = f"distill-nb reproduce --profile {profile} --only {job['name']}"
-    params.update(out_dir=str(out.resolve()), profile=profile, command=cmd)
+    dry = job.get('label', profile) != profile
+    cmd = f"distill-nb reproduce --profile {profile} --only {job['name']}" + (' --dry-run' if dry else '')
+    params.update(out_dir=str(out.resolve()), profile=job.get('label', profile), command=cmd)
     (out/'params.yaml').write_text(yaml.safe_dump(params))
     env = {**os.environ, 'IN_TEST': '1', **{k: str(v) for k, v in (reg['profiles'][profile].get('env') or {}).items()}}
+    env.pop(DRY_RUN_ENV, None)
+    if data: env['DISTILL_NB_DATA'] = str(Path(data).resolve())
+    if dry: env[DRY_RUN_ENV] = json.dumps({k: v for k, v in DRY_RUN.items() if k != 'folders'})
     if device.startswith('cuda:'): env['CUDA_VISIBLE_DEVICES'] = device.split(':')[1]
     if device == 'cpu': env['CUDA_VISIBLE_DEVICES'] = ''
-    rec = dict(name=job['name'], profile=profile, params=job['params'], hash=job['hash'], status='running', started=time.time(),
+    rec = dict(name=job['name'], profile=job.get('label', profile), params=job['params'], hash=job['hash'], status='running', started=time.time(),
                git_sha=git_sha(reg['dir']), device=device, kernel=kernel, command=cmd, notebook=e['notebook'])
     atomic_write_json(out/'reproduce.json', rec)
     args = [sys.executable, '-m', 'papermill', str(nb), str(out/f"{job['name']}.ipynb"), '-f', str(out/'params.yaml'),
@@ -153,33 +189,56 @@ def run_one(reg:dict, job:dict, profile:str, device:str, kernel:str='python3', t
     return rec
 
 # %% ../nbs/40_reproduce.ipynb #d5a6e8df
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
 def devices_for(device:str, jobs:int) -> list:
     "The device of each worker: `cuda` with jobs > 1 becomes cuda:0..jobs-1; anything else is shared."
     if jobs > 1 and device in ('cuda', 'cuda:0'): return [f'cuda:{i}' for i in range(jobs)]
     return [device]*jobs
 
+def check_data(reg:dict, profile:str, data=None) -> dict:
+    "Where each dataset in `profile`'s `data:` is found (`data.locate_dataset`, nothing read or downloaded); FileNotFoundError saying where it looked."
+    from distill_nb.data import locate_dataset
+    want = reg['profiles'][profile].get('data') or []
+    found = {}
+    for d in [want] if isinstance(want, str) else want:
+        try: found[d] = locate_dataset(d, data)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"Profile {profile!r} needs dataset {d!r}, and nothing was started. {e}\nWith distill-nb reproduce: "
+                                    f"pass --data FOLDER, or export DISTILL_NB_DATA=FOLDER.") from None
+    return found
+
+def default_out(reg:dict, dry_run:bool=False) -> Path:
+    "Where results go without --out: figures/ of the repository, or runs/dry-run/ (git-ignored) for a dry run."
+    return Path(reg['dir']).parents[1]/('runs/dry-run' if dry_run else 'figures')
+
 def reproduce(profile:str='smoke', only:list|None=None, sets:dict|None=None, out_root=None, device:str|None=None,
               jobs:int=1, kernel:str='python3', force:bool=False, registry=None, extra=None, timeout:int|None=None,
-              progress:bool=True) -> list:
-    "Run the registry's experiments (all, or `only`) under `profile` with papermill; return one record per experiment."
+              progress:bool=True, dry_run:bool=False, data=None) -> list:
+    "Run the registry's experiments (all, or `only`) under `profile` with papermill (budgets clamped if `dry_run`); one record per experiment."
     reg = load_registry(registry, extra)
     names = list(only) if only else sorted(reg['experiments'], key=lambda n: reg['experiments'][n].get('priority', 99))
     if profile not in reg['profiles']:
         raise ValueError(f"Unknown profile {profile!r}; known profiles: {', '.join(reg['profiles'])} (add one with --profiles FILE).")
     if jobs < 1: raise ValueError(f'jobs={jobs}: run at least one notebook at a time.')
-    out_root = Path(out_root) if out_root else Path(reg['dir']).parents[1]/'figures'
+    out_root = Path(out_root) if out_root else default_out(reg, dry_run)
     device = device or reg['profiles'][profile].get('device', 'cpu')
+    if dry_run and device.startswith('cuda') and not _cuda(): device = 'cpu'  # a dry run is meant for a machine without the GPU too
     check_kernel(kernel)
-    todo = plan(reg, names, profile, out_root, sets, force)
+    todo = plan(reg, names, profile, out_root, sets, force, dry_run)
+    check_data(reg, profile, data)
     recs = {j['name']: dict(record(j['out']), status='skipped') for j in todo if j['action'] == 'skip'}
     run = [j for j in todo if j['action'] == 'run']
     bar = progress_bar(total=len(todo), initial=len(recs), desc=f'reproduce {profile}', disable=not progress)
-    for n in recs: bar.write(f'{n}: results for this config already in {Path(out_root)/n/profile}; skipped')
+    for j in todo:
+        if j['action'] == 'skip': bar.write(f"{j['name']}: results for this config already in {j['out']}; skipped")
     devs = devices_for(device, jobs)
     def work(i_job):
         i, j = i_job
         bar.write(f"{j['name']}: running on {devs[i % len(devs)]} -> {j['out']}")
-        r = run_one(reg, j, profile, devs[i % len(devs)], kernel, timeout)
+        r = run_one(reg, j, profile, devs[i % len(devs)], kernel, timeout, data)
         bar.write(f"{j['name']}: {r['status']} in {r['wall_time_s']:.0f} s" + (f" ({r['error']})" if r['status'] == 'failed' else ''))
         bar.update(1)
         return r

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from . import dist
-from .core import SynSet, atomic_write_json
+from .core import SynSet, atomic_write_json, dry_run_caps
 from .data import Task
 from .scores import SCORE_KINDS, check_score, hardness_for
 from .evaluate import random_synset
@@ -72,7 +72,8 @@ def preset(name:str, **overrides) -> SelMatchConfig:
     fields = {f.name for f in dataclasses.fields(SelMatchConfig)}
     if bad := set(overrides) - fields: raise ValueError(f'Unknown SelMatch field(s) {sorted(bad)}; fields: {", ".join(sorted(fields))}.')
     cfg = {k: v for k, v in PRESETS[name].items() if k != 'source'}
-    return SelMatchConfig(**{**cfg, **{k: v for k, v in overrides.items() if v is not None}})
+    cfg = SelMatchConfig(**{**cfg, **{k: v for k, v in overrides.items() if v is not None}})
+    return SelMatchConfig(**dry_run_caps(dataclasses.asdict(cfg), 'config'))  # a dry run clamps every budget, defaults included
 
 def preset_eval(cfg:SelMatchConfig) -> dict:
     "Overrides of the 'selmatch' evaluation protocol for this config (epochs by subset ratio; small nets for digits)."

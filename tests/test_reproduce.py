@@ -29,7 +29,7 @@ def test_reproduce_runs_a_notebook_then_skips_it_and_refuses_another_config(tmp_
 
 
 def test_reproduce_bad_input_fails_before_work(tmp_path):
-    cases = [(['--profile', 'fast'], 'known profiles: smoke, quick, paper'),
+    cases = [(['--profile', 'fast'], 'known profiles: smoke, cpu, quick, paper'),
              (['--only', 'rat_mian'], 'known experiments: rat_main'),
              (['--only', 'rat_main', '--set', 'stepz=3'], "does not declare parameter(s) ['stepz']"),
              (['--kernel', 'no-such-kernel'], 'python -m ipykernel install')]

@@ -1,0 +1,50 @@
+"""Shared by tests/test_dry_run_quick.py and tests/test_dry_run_paper.py (two files, so that CI's two pytest workers run the two
+profiles side by side): `distill-nb reproduce --dry-run` of a GPU profile on CPU, every experiment through the real runner with
+budgets clamped, on the local CIFAR-10 copy and a generated CIFAR-100 stand-in."""
+import json, os, subprocess
+from pathlib import Path
+
+import yaml
+
+from distill_nb.data import cache_dir, make_image_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = list(yaml.safe_load((ROOT/'nbs'/'experiments'/'registry.yaml').read_text())['experiments'])
+
+
+def data_dir(shared_data:Path, d:Path) -> Path:
+    "$DISTILL_NB_DATA for the dry runs in `d`: the CIFAR-10 tarball and scores/ (linked) and a CIFAR-100 stand-in (50 + 2 per class)."
+    standin = cache_dir()/'stand-ins'/'cifar100-v2'  # kept, so its decoded cache and fitted ZCA are reused by later runs
+    if not (standin/'test').exists(): make_image_folder(standin, [f'c{i:02d}' for i in range(100)], 50, 2)
+    for name, src in [('cifar10-jpeg.tar.gz', shared_data/'cifar10-jpeg.tar.gz'), ('scores', shared_data/'scores'), ('cifar100', standin)]:
+        (d/name).symlink_to(src)
+    return d
+
+
+def dry_run(profile:str, data:Path, out:Path) -> subprocess.CompletedProcess:
+    "All nine experiments of `profile`, one notebook at a time (the other pytest worker runs the other profile)."
+    return subprocess.run(['distill-nb', 'reproduce', '--profile', profile, '--dry-run', '--out', str(out)],
+                          env={**os.environ, 'DISTILL_NB_DATA': str(data)}, capture_output=True, text=True, timeout=1800)
+
+
+def check_experiment(profile:str, out:Path, name:str):
+    "Experiment `name` finished its dry run: results, figure and executed notebook written, buffers and work folders kept apart."
+    folder = out/name/f'{profile}-dry-run'
+    rec = json.loads((folder/'reproduce.json').read_text())
+    assert rec['status'] == 'done', rec.get('error')  # result margins are not asserted in a dry run, so any stop is a bug
+    res = json.loads((folder/'results.json').read_text())
+    assert res['config']['profile'] == f'{profile}-dry-run' and '--dry-run' in res['config']['command']
+    assert (folder/f'{name}.png').stat().st_size > 5_000 and (folder/f'{name}.ipynb').exists()
+    params = yaml.safe_load((folder/'params.yaml').read_text())
+    assert all(v in (None, str(out/'work'/Path(v).name)) for k, v in params.items() if k in ('buffer_dir', 'work_dir'))
+
+
+def check_run(profile:str, out:Path, r:subprocess.CompletedProcess):
+    "The run printed every estimate, wrote its report, and wrote nothing under the real profile's folders."
+    assert 'Traceback' not in r.stderr and r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    est = r.stdout.split('Estimated wall time of the real run')[1]
+    assert all(f'{n} ' in est for n in EXPERIMENTS) and est.count('on GPU (H100-calibrated)') == len(EXPERIMENTS), est
+    readme = (out/'README.md').read_text()
+    assert all(f'### {n} ({profile}-dry-run)' in readme for n in EXPERIMENTS), readme[:2000]  # every results.json reported
+    assert not any((out/n/profile).exists() for n in EXPERIMENTS)  # nothing under the real profile's folders
+    assert (out/'work'/f'cifar10-{profile}').is_dir()              # the expert buffer of the dry run, not runs/buffers/
