@@ -105,12 +105,16 @@ def _sel_eval(cfg, p, n_set, k, split='test', **kw):
                       n_set, k, split)
 
 def _rat_main(p):
-    out = []
+    out, ev_of = [], {}
     for row in p['settings']:
         cfg = _rat(row)
-        for _ in p['distill_seeds']: out += rat_terms(cfg) + 2*_rat_eval(cfg, p, cfg.ipc*SPLITS[cfg.dataset][2], p['k'])
-    for d in dict.fromkeys(_rat(r).dataset for r in p['settings']) if p['full_data'] else []:
-        out += _rat_eval(_rat(p['settings'][0]), p, _n_train(d, p['val_per_class']), p['full_k'] or p['k'])
+        ev = ev_of.setdefault(cfg.dataset, {**rat_bptt.preset_eval(row['preset'], cfg), **p['eval_kw']})  # as the notebook
+        n = cfg.ipc*SPLITS[cfg.dataset][2]
+        for _ in p['distill_seeds']:
+            out += rat_terms(cfg) + 2*eval_terms(cfg.dataset, 'rat_bptt', ev, n, p['k'])
+            out += [t for net in p.get('cross_nets') or [] for t in eval_terms(cfg.dataset, 'rat_bptt', {**ev, 'net': net, 'net_kwargs': {}}, n, p['k'])]
+    for d, ev in ev_of.items() if p['full_data'] else []:
+        out += eval_terms(d, 'rat_bptt', ev, _n_train(d, p['val_per_class']), p['full_k'] or p['k'])
     return out
 
 def _rat_intercorrelation(p):

@@ -1,6 +1,6 @@
 """Shared by tests/test_dry_run_quick.py and tests/test_dry_run_paper.py (two files, so that CI's two pytest workers run the two
 profiles side by side): `distill-nb reproduce --dry-run` of a GPU profile on CPU, every experiment through the real runner with
-budgets clamped, on the local CIFAR-10 copy and a generated CIFAR-100 stand-in."""
+budgets clamped, on the local CIFAR-10 copy and generated CIFAR-100 and Tiny-ImageNet (64x64) stand-ins."""
 import json, os, subprocess
 from pathlib import Path
 
@@ -13,10 +13,13 @@ EXPERIMENTS = list(yaml.safe_load((ROOT/'nbs'/'experiments'/'registry.yaml').rea
 
 
 def data_dir(shared_data:Path, d:Path) -> Path:
-    "$DISTILL_NB_DATA for the dry runs in `d`: the CIFAR-10 tarball and scores/ (linked) and a CIFAR-100 stand-in (50 + 2 per class)."
-    standin = cache_dir()/'stand-ins'/'cifar100-v2'  # kept, so its decoded cache and fitted ZCA are reused by later runs
-    if not (standin/'test').exists(): make_image_folder(standin, [f'c{i:02d}' for i in range(100)], 50, 2)
-    for name, src in [('cifar10-jpeg.tar.gz', shared_data/'cifar10-jpeg.tar.gz'), ('scores', shared_data/'scores'), ('cifar100', standin)]:
+    "$DISTILL_NB_DATA for the dry runs in `d`: the CIFAR-10 tarball and scores/ (linked), CIFAR-100 (50 + 2 per class) and Tiny-ImageNet (30 + 2) stand-ins."
+    stand_ins = cache_dir()/'stand-ins'  # kept, so their decoded caches and fitted ZCA are reused by later runs
+    c100, tiny = stand_ins/'cifar100-v2', stand_ins/'tiny-imagenet-v1'
+    if not (c100/'test').exists(): make_image_folder(c100, [f'c{i:02d}' for i in range(100)], 50, 2)
+    if not (tiny/'test').exists(): make_image_folder(tiny, [f'n{i:08d}' for i in range(200)], 30, 2, size=64)  # 64x64: ConvNet-4
+    for name, src in [('cifar10-jpeg.tar.gz', shared_data/'cifar10-jpeg.tar.gz'), ('scores', shared_data/'scores'), ('cifar100', c100),
+                      ('tiny-imagenet-200', tiny)]:
         (d/name).symlink_to(src)
     return d
 
