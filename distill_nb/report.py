@@ -152,8 +152,9 @@ def experiment_section(root:Path, name:str, profile:str, entry:dict, link:str) -
                               claims_md(res.get('claims', []), entry.get('claims'))])
     except Exception as e: body = f'(the table could not be built from results.json: {type(e).__name__}: {e})'
     fig = f'![{name}, {profile} profile]({link}{name}/{profile}/{name}.png)' if (folder/f'{name}.png').exists() else f'(no figure {name}.png)'
-    return '\n\n'.join([f'### {name} ({profile})', f"{entry.get('paper', '')}: {entry.get('what', '')}. **Profile {profile}**; budget: "
-                        f"{res.get('budget') or 'not recorded'}.", provenance_line(res, rec), body, fig])
+    stop = f"**The notebook stopped after writing its results:** {rec['error']}" if (rec or {}).get('status') == 'failed' else None
+    return '\n\n'.join(x for x in [f'### {name} ({profile})', f"{entry.get('paper', '')}: {entry.get('what', '')}. **Profile {profile}**; "
+                                     f"budget: {res.get('budget') or 'not recorded'}.", provenance_line(res, rec), stop, body, fig] if x)
 
 def quickstart_table(root:Path, link:str='') -> str|None:
     "A table of the `quickstart*` folders' results (random real vs full data), or None when there are none."
