@@ -14,9 +14,8 @@ from .core import atomic_write_bytes
 from .reproduce import REGISTRY, find_root
 
 # %% auto #0
-__all__ = ['tidy_row', 'registry_entry', 'claim', 'mean_std', 'pm', 'signed', 'md_table', 'rows_table', 'claims_md',
-           'provenance_line', 'missing_reason', 'experiment_section', 'quickstart_table', 'variants_section',
-           'build_report', 'write_report']
+__all__ = ['tidy_row', 'registry_entry', 'claim', 'pm', 'signed', 'md_table', 'rows_table', 'claims_md', 'provenance_line',
+           'missing_reason', 'experiment_section', 'quickstart_table', 'build_report', 'write_report']
 
 # %% ../nbs/41_report.ipynb #6463617d
 def tidy_row(setting:str, # what the row varies: 'IPC 10', 'easy third', ...
@@ -35,10 +34,6 @@ def claim(name:str, id:str, holds:bool, detail:str, registry=None) -> dict:
     return dict(id=id, claim=registry_entry(name, registry)['claims'][id], holds=bool(holds), detail=detail)
 
 # %% ../nbs/41_report.ipynb #e1d5a02d
-def mean_std(accs) -> tuple:
-    "Mean and population std of a list of accuracies."
-    return float(np.mean(accs)), float(np.std(accs))
-
 def pm(mean, std=None, nd:int=1) -> str:
     "`mean +- std` (or just the mean) with `nd` decimals; '' for a missing mean."
     return '' if mean is None else f'{mean:.{nd}f}' + ('' if std is None else f' +- {std:.{nd}f}')
@@ -74,7 +69,7 @@ def rows_table(rows:list, # tidy rows (see `tidy_row`)
                reference:str|None=None, # a method: add each row's mean minus that method's mean in the same setting
               ) -> str:
     "Markdown tables (one per group) of tidy rows: mean +- std over every network, the paper's number, the gap to `reference`."
-    ms = {tuple(r.get(c) for c in _KEY): mean_std(r['accs']) for r in rows if r.get('accs')}
+    ms = {tuple(r.get(c) for c in _KEY): (np.mean(r['accs']), np.std(r['accs'])) for r in rows if r.get('accs')}  # population std
     ref = f'row - {reference}'
     extra = list(dict.fromkeys(k for r in rows for k in r if k not in (*_KEY, 'net', 'accs', 'group', 'budget')))
     lines = []
@@ -99,16 +94,14 @@ def rows_table(rows:list, # tidy rows (see `tidy_row`)
 
 def claims_md(claims:list, texts:dict|None=None) -> str:
     "One line per claim: the paper's claim, whether our numbers bear it out, and the numbers; registry claims not checked too."
-    done = {c['id'] for c in claims}
     out = [f"- Paper: {c.get('claim') or (texts or {}).get(c['id'], c['id'])} Ours: **{'holds' if c['holds'] else 'does not hold'}** "
            f"({c['detail']})." for c in claims]
-    return '\n'.join(out + [f'- Paper: {t} Ours: not checked in this run.' for i, t in (texts or {}).items() if i not in done])
+    return '\n'.join(out + [f'- Paper: {t} Ours: not checked in this run.' for i, t in (texts or {}).items() if i not in {c['id'] for c in claims}])
 
 # %% ../nbs/41_report.ipynb #4414d9af
 def _wall(res:dict, rec:dict|None):
     "Wall time in seconds: the runner's record, else the results' own (a number or a dict of parts), else None."
-    w = (rec or {}).get('wall_time_s')
-    w = res.get('wall_time_s', res.get('wall_time')) if w is None else w
+    w = next((w for w in ((rec or {}).get('wall_time_s'), res.get('wall_time_s'), res.get('wall_time')) if w is not None), None)
     return sum(w.values()) if isinstance(w, dict) else w
 
 def _when(t) -> str:
@@ -118,15 +111,13 @@ def _when(t) -> str:
 def provenance_line(res:dict, rec:dict|None=None) -> str:
     "One line saying where `res` came from (git sha, device, torch, time, wall time), plus the command."
     p = res.get('provenance') or {}
-    sha = p.get('git_sha') or (rec or {}).get('git_sha')
-    dev = p.get('device') or (rec or {}).get('device')
+    sha, dev = (p.get(k) or (rec or {}).get(k) for k in ('git_sha', 'device'))
     if p.get('gpu'): dev = f"{dev} ({p['gpu']})"
     parts = [f"git `{sha[:7]}`" if sha else 'git sha not recorded', f'device {dev}', f"torch {p.get('torch', '?')}",
              f"written {p['time']}" if p.get('time') else None, f'wall time {_secs(_wall(res, rec))}'
              + (' (runner)' if rec and rec.get('wall_time_s') is not None else '')]
-    line = 'Provenance: ' + ', '.join(x for x in parts if x) + '.'
     cmd = (rec or {}).get('command') or (res.get('config') or {}).get('command')
-    return line + (f' Command: `{cmd}`.' if cmd else '')
+    return 'Provenance: ' + ', '.join(x for x in parts if x) + '.' + (f' Command: `{cmd}`.' if cmd else '')
 
 # %% ../nbs/41_report.ipynb #e7767ed6
 def _load(f:Path) -> dict|None:
@@ -169,11 +160,6 @@ def quickstart_table(root:Path, link:str='') -> str|None:
     return md_table(['folder', 'dataset', 'IPC', 'steps', 'ConvNet width', 'networks', 'random real (%)', 'full data (%)', 'device',
                      'wall time', 'git'], rows) if rows else None
 
-def variants_section(reg:dict) -> str|None:
-    "A table of the registry's `variants`: the settings whose defaults follow the authors' code, and the other option."
-    rows = [[f"`{v['setting']}`", f"`{v['default']}`", f"`{v['option']}`", v['what']] for v in reg.get('variants', [])]
-    return md_table(['setting', 'default', 'other option', 'what the default does'], rows) if rows else None
-
 def build_report(root='figures', # the figures folder: NAME/PROFILE/results.json for each experiment
                  profiles=None, # profiles to report, in this order; None: the registry's
                  out=None, # where the README will be written (image links are relative to it); None: root/README.md
@@ -188,17 +174,17 @@ def build_report(root='figures', # the figures folder: NAME/PROFILE/results.json
     reg = yaml.safe_load(reg_file.read_text())
     exps, profiles = reg['experiments'], list(profiles or reg['profiles'])
     reasons = {**{p: v['missing'] for p, v in reg['profiles'].items() if 'missing' in v}, **(reasons or {})}
-    link = os.path.relpath(root.resolve(), Path(out).resolve().parent) + '/' if out else ''
-    link = '' if link == './' else link
+    link = (os.path.relpath(root.resolve(), Path(out).resolve().parent) + '/').removeprefix('./') if out else ''  # relative to `out`
     have = {(n, p): (root/n/p/'results.json').exists() for n in exps for p in profiles}
     text = reg.get('report', {})  # the page's prose lives with the registry
     parts = ['# figures/', text.get('intro', ''), '## Profiles', md_table(['profile', 'device', 'what'], [
         [p, reg['profiles'][p].get('device', 'cpu'), reg['profiles'][p].get('description', '')] for p in profiles if p in reg['profiles']])]
-    if v := variants_section(reg): parts += ['## Defaults that follow the authors\' code', text.get('variants', ''), v]
+    if v := [[f"`{v['setting']}`", f"`{v['default']}`", f"`{v['option']}`", v['what']] for v in reg.get('variants', [])]:
+        parts += ['## Defaults that follow the authors\' code', text.get('variants', ''),
+                  md_table(['setting', 'default', 'other option', 'what the default does'], v)]
     parts += ['## Status', md_table(['experiment', 'paper', 'what'] + list(profiles),
                                    [[n, e.get('paper', ''), e.get('what', '')] + ['results' if have[n, p] else 'missing' for p in profiles]
-                                    for n, e in exps.items()]),
-             '## Experiments']
+                                    for n, e in exps.items()]), '## Experiments']
     parts += [experiment_section(root, n, p, e, link) for n, e in exps.items() for p in profiles if have[n, p]]
     if not any(have.values()): parts.append('No experiment has results yet.')
     if q := quickstart_table(root, link): parts += ['## Quickstart runs', text.get('quickstart', ''), q]
