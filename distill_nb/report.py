@@ -115,7 +115,7 @@ def provenance_line(res:dict, rec:dict|None=None) -> str:
     if p.get('gpu'): dev = f"{dev} ({p['gpu']})"
     parts = [f"git `{sha[:7]}`" if sha else 'git sha not recorded', f'device {dev}', f"torch {p.get('torch', '?')}",
              f"written {p['time']}" if p.get('time') else None, f'wall time {_secs(_wall(res, rec))}'
-             + (' (runner)' if rec and rec.get('wall_time_s') is not None else '')]
+             + (' (runner)' if rec and rec.get('wall_time_s') is not None else ''), rec and rec.get('cpu_time_s') and f"CPU time {_secs(rec['cpu_time_s'])}"]
     cmd = (rec or {}).get('command') or (res.get('config') or {}).get('command')
     return 'Provenance: ' + ', '.join(x for x in parts if x) + '.' + (f' Command: `{cmd}`.' if cmd else '')
 

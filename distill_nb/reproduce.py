@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_reproduce.ipynb #79358f76
 from __future__ import annotations
-import ast, hashlib, json, os, subprocess, sys, time
+import ast, hashlib, json, os, signal, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,8 +14,8 @@ from .core import DRY_RUN_ENV, atomic_write_json, clamp_value, git_sha, progress
 
 # %% auto #0
 __all__ = ['REGISTRY', 'AUTO', 'DRY_RUN', 'find_root', 'load_registry', 'declared_parameters', 'resolve', 'config_hash',
-           'parse_sets', 'clamp_params', 'dry_run_params', 'check_kernel', 'record', 'plan', 'run_one', 'devices_for',
-           'check_data', 'default_out', 'reproduce', 'summary']
+           'parse_sets', 'clamp_params', 'dry_run_params', 'check_kernel', 'record', 'plan', 'run_child', 'run_one',
+           'devices_for', 'check_data', 'default_out', 'reproduce', 'summary']
 
 # %% ../nbs/40_reproduce.ipynb #dcd5412e
 REGISTRY = 'nbs/experiments/registry.yaml'
@@ -153,6 +153,24 @@ def plan(reg:dict, names:list, profile:str, out_root:Path, sets:dict|None=None, 
         jobs.append(dict(name=n, params=params, hash=h, out=out, label=label, action='skip' if done else 'run'))
     return jobs
 
+def run_child(args:list, env:dict, timeout:int|None=None) -> tuple:
+    "(CompletedProcess, CPU seconds) of `args`; the CPU time is the child's and that of every process it waited for (papermill's kernel)."
+    if not hasattr(os, 'wait4'):  # not POSIX: no per-child CPU time
+        try: return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout), None
+        except subprocess.TimeoutExpired: return subprocess.CompletedProcess(args, 124, '', f'TimeoutError: timed out after {timeout} s'), None
+    with tempfile.TemporaryFile('w+') as so, tempfile.TemporaryFile('w+') as se:
+        p, t0, late = subprocess.Popen(args, env=env, stdout=so, stderr=se, text=True), time.time(), False
+        while not (w := os.wait4(p.pid, os.WNOHANG))[0]:
+            if late := bool(timeout and time.time() - t0 > timeout):
+                os.kill(p.pid, signal.SIGKILL)
+                w = os.wait4(p.pid, 0)
+                break
+            time.sleep(0.2)
+        p.returncode = 124 if late else os.waitstatus_to_exitcode(w[1])  # reaped here: Popen must not wait again
+        so.seek(0); se.seek(0)
+        out, err = so.read(), se.read() + (f'\nTimeoutError: timed out after {timeout} s' if late else '')
+    return subprocess.CompletedProcess(args, p.returncode, out, err), w[2].ru_utime + w[2].ru_stime
+
 def run_one(reg:dict, job:dict, profile:str, device:str, kernel:str='python3', timeout:int|None=None, data=None) -> dict:
     "Execute one planned experiment with papermill in a child process; returns its final record."
     e, out = reg['experiments'][job['name']], job['out']
@@ -176,9 +194,8 @@ def run_one(reg:dict, job:dict, profile:str, device:str, kernel:str='python3', t
     args = [sys.executable, '-m', 'papermill', str(nb), str(out/f"{job['name']}.ipynb"), '-f', str(out/'params.yaml'),
             '-k', kernel, '--cwd', str(nb.parent), '--no-progress-bar']
     t0 = time.time()
-    try: p = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired: p = subprocess.CompletedProcess(args, 124, '', f'timed out after {timeout} s')
-    rec.update(finished=time.time(), wall_time_s=round(time.time() - t0, 1))
+    p, cpu = run_child(args, env, timeout)
+    rec.update(finished=time.time(), wall_time_s=round(time.time() - t0, 1), cpu_time_s=None if cpu is None else round(cpu, 1))
     if p.returncode == 0 and (out/'results.json').exists(): rec['status'] = 'done'
     else:
         lines = [l for l in (p.stderr or '').splitlines() if l.strip() and 'Unable to parse line' not in l and 'Input notebook' not in l]
@@ -248,6 +265,7 @@ def reproduce(profile:str='smoke', only:list|None=None, sets:dict|None=None, out
     return [recs[n] for n in names]
 
 def summary(recs:list) -> str:
-    "One line per experiment: status, wall time, where, and the error if it failed."
+    "One line per experiment: status, wall time (and the notebook's CPU time), where, and the error if it failed."
     return '\n'.join(f"{r['name']:<22} {r['status']:<8} {r.get('wall_time_s', 0):>7.1f} s  {r['profile']}"
+                     + (f"  (CPU {r['cpu_time_s']:.1f} s)" if r.get('cpu_time_s') is not None else '')
                      + (f"  {r.get('error', '')}" if r['status'] == 'failed' else '') for r in recs)
