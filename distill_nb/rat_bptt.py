@@ -22,8 +22,8 @@ from .evaluate import soft_cross_entropy, validator
 # %% auto #0
 __all__ = ['PRESETS', 'METHOD_NAMES', 'RatConfig', 'preset', 'preset_eval', 'inner_step', 'class_rows', 'sample_inner_batch',
            'inner_loss', 'unroll', 'outer_grad', 'meta_gradient', 'step_fn', 'vjp_fn', 'make_steps', 'inner_steps',
-           'unroll_saved', 'window_vjp', 'meta_step', 'init_images', 'check_task', 'clip_scale', 'RatRun', 'distill',
-           'boost_dd']
+           'unroll_saved', 'window_vjp', 'backward_path', 'meta_step', 'init_images', 'check_task', 'clip_scale',
+           'RatRun', 'distill', 'boost_dd']
 
 # %% ../nbs/10_rat_bptt.ipynb #95a2d3ee
 @dataclass
@@ -57,8 +57,8 @@ class RatConfig:
     clip_factor:float=2.0 # clip the pixel gradient to clip_factor x the EMA of its norm
     clip_ema:float=0.9 # decay of that EMA
     nets_per_step:int=1 # fresh networks unrolled per meta-step, each on its share of the real batch; meta-gradients averaged (under torchrun, shared by the ranks)
-    backward:str='graph' # meta-gradient: 'graph' (keep the autograd graph of the W window steps, as the authors; the reference) or 'recompute' (unroll without a graph, then take each window step's vector-Jacobian product in reverse: memory independent of W)
-    compile:bool=False # backward='recompute': compile the inner steps and the window step's VJP with torch.compile (eager, with a warning, where the compiler fails)
+    backward:str='auto' # meta-gradient: 'graph' (keep the autograd graph of the W window steps, as the authors; the reference), 'recompute' (unroll without a graph, then take each window step's vector-Jacobian product in reverse: memory independent of W) or 'auto' (`backward_path`: recompute on CUDA or when compiling, graph on the CPU)
+    compile:bool=False # the recompute path: compile the inner steps and the window step's VJP with torch.compile (eager, with a warning, where the compiler fails)
     clip_rule:str='authors' # 'authors': update the EMA with this step's norm, then clip to clip_factor x the updated EMA (as the authors, with torch's clip_grad_norm_); 'lagged': clip with the EMA of the previous steps, then update it (our previous rule)
 
     def __post_init__(self):
@@ -68,8 +68,8 @@ class RatConfig:
             (self.inner_opt in ('adam', 'sgd'), f"inner_opt={self.inner_opt!r}: use 'adam' or 'sgd'."),
             (self.init in ('noise', 'real'), f"init={self.init!r}: use 'noise' or 'real'."),
             (self.window_adam in ('higher', 'torch'), f"window_adam={self.window_adam!r}: use 'higher' (the authors' unroll) or 'torch'."),
-            (self.backward in ('graph', 'recompute'), f"backward={self.backward!r}: use 'graph' or 'recompute'."),
-            (not self.compile or self.backward == 'recompute', "compile=True compiles the recompute path's steps; set backward='recompute'."),
+            (self.backward in ('graph', 'recompute', 'auto'), f"backward={self.backward!r}: use 'graph', 'recompute' or 'auto'."),
+            (not self.compile or self.backward != 'graph', "compile=True compiles the recompute path's steps; set backward='recompute' or 'auto'."),
             (self.clip_rule in ('authors', 'lagged'), f"clip_rule={self.clip_rule!r}: use 'authors' or 'lagged'."),
             (self.net in NETWORKS, f"net={self.net!r}: known networks are {', '.join(NETWORKS)}."),
             (self.augment in AUGMENTS, f"augment={self.augment!r}: known augmentations are {', '.join(AUGMENTS)}."),
@@ -293,6 +293,11 @@ def window_vjp(steps:dict, buffers:dict, saved:list, dtheta:list, x:torch.Tensor
     return torch.autograd.grad(outs, leaves, grad_outputs=cts, allow_unused=True)
 
 # %% ../nbs/10_rat_bptt.ipynb #8fe067de
+def backward_path(cfg:RatConfig, device) -> str:
+    "The meta-gradient path `cfg` takes on `device`: its `backward`, or for 'auto' recompute on CUDA (or compiled) and graph on the CPU."
+    if cfg.backward != 'auto': return cfg.backward
+    return 'recompute' if torch.device(device).type == 'cuda' or cfg.compile else 'graph'
+
 def meta_step(task:Task, cfg:RatConfig, xs:list, ys:list, leaves:list, rows:torch.Tensor, x_real:torch.Tensor,
               y_real:torch.Tensor, c:int, generator:torch.Generator) -> tuple:
     "One meta-step: unroll a fresh network on the set (blocks `xs`, `ys`) and return `(outer loss, grads of leaves)`."
@@ -302,7 +307,7 @@ def meta_step(task:Task, cfg:RatConfig, xs:list, ys:list, leaves:list, rows:torc
     aug = get_augment(cfg.augment)
     plan = [sample_inner_batch(rows, cfg.batch_per_class, cfg.task_sampler_nc, generator) for _ in range(c + cfg.diff_steps)]
     x, y = torch.cat(xs), torch.cat(ys)
-    if cfg.backward == 'graph':
+    if backward_path(cfg, task.device) == 'graph':
         params = unroll(fn, params, buffers, x, y, plan, c, cfg, aug, generator)
         return meta_gradient(fn, params, buffers, aug(x_real, generator), y_real, leaves, cfg.outer_chunk)
     steps = inner_steps(cfg, task.shape[0], task.num_classes, task.shape[-1], task.device)
