@@ -157,9 +157,9 @@ def student_steps(cfg:MTTConfig, channels:int, num_classes:int, im_size:int, dev
     return _STEPS[key]
 
 def _batch(x:torch.Tensor, step:tuple) -> torch.Tensor:
-    "The plan step's minibatch of `x`, augmented."
+    "The plan step's minibatch of `x`, augmented; contiguous, so the compiled steps see one memory layout whatever the DSA op."
     idx, aug = step
-    return x[idx] if aug is None else apply_dsa(x[idx], aug)
+    return (x[idx] if aug is None else apply_dsa(x[idx], aug)).contiguous()
 
 def recompute_grad(steps:dict, buffers:dict, start:torch.Tensor, target:torch.Tensor, x:torch.Tensor, y:torch.Tensor,
                    syn_lr:torch.Tensor, plan:list) -> tuple:
