@@ -220,7 +220,7 @@ def main(argv=None) -> dict:
         rows = []
         for rc in modes:
             for N in a.syn_steps:
-                job = dict(kind='iteration', syn_steps=N, mode=rc, path=big['path'])
+                job = dict(kind='iteration', syn_steps=N, mode=rc, recompute=MODES[rc][0], compile=MODES[rc][1], path=big['path'])
                 r = run_one(job, a)
                 if dev.type == 'cpu' and 'error' not in r:  # memory from a separate short run with MALLOC_ENV (slows timing)
                     m = run_one(dict(job, memory_only=True), a, malloc=True)
