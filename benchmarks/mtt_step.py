@@ -1,5 +1,5 @@
 """Cost of one trajectory-matching (MTT / SelMatch) iteration: time and peak memory vs syn_steps N, with and without
-per-step recompute, and host memory vs the number of experts in the buffer."""
+per-step recompute (eager or compiled), and host memory vs the number of experts in the buffer."""
 import argparse, contextlib, json, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -16,6 +16,7 @@ MIB, GIB = 2**20, 2**30
 TARGET = dict(s_per_it=0.25, peak_gpu_gib=10.0)  # the issue's targets, one H100, CIFAR-10 IPC 500
 AUTHORS = dict(s_per_it=0.75, peak_gpu_gib=20.5, host_gib_100_experts=12)  # SelMatch authors' code, same setting (SPEC.md)
 PHASES = ('load', 'plan', 'grad', 'update')
+MODES = dict(graph=(False, False), recompute=(True, False), compiled=(True, True))  # name: (MTTConfig.recompute, .compile)
 # glibc: serve every block over 64 KiB with its own mmap and return it when freed, so RSS follows the live tensors
 # (by default the threshold adapts upwards and freed tensors stay in the heap, which makes peak RSS depend on history)
 MALLOC_ENV = {'MALLOC_MMAP_THRESHOLD_': '65536', 'MALLOC_TRIM_THRESHOLD_': '65536'}
@@ -38,6 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--warmup', type=int, default=3, help='untimed iterations per config before the timed ones')
     p.add_argument('--recompute', default='both', choices=['both', 'on', 'off'],
                    help='off: one graph of all N student steps (as the authors); on: backward one step at a time')
+    p.add_argument('--compile', action='store_true', help='also time recompute with torch.compile (MTTConfig.compile; compiled '
+                   'in each process during the untimed warm-up)')
     p.add_argument('--experts', type=int, nargs='+', default=[2, 8, 32], help='buffer sizes for the host-memory test')
     p.add_argument('--buffer-epochs', type=int, default=100, help='E: snapshots per expert are E+1 (SelMatch: 100)')
     p.add_argument('--max-start-epoch', type=int, default=80, help='start epochs are drawn from [0, this) (SelMatch: 80)')
@@ -46,6 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--no-distill-check', action='store_true', help='skip timing mtt.distill itself')
     p.add_argument('--tmp', default=None, help='folder for the synthetic buffers (deleted at the end; default: system temp)')
     p.add_argument('--out', default=None, help='JSON file (default: benchmarks/results/mtt_step-<device type>.json)')
+    p.add_argument('--section', default=None, help='write the results under this key of the existing --out JSON, keeping the '
+                   'rest of it (default: replace the file)')
     p.add_argument('--one', default=None, help=argparse.SUPPRESS)  # internal: run one measurement (JSON) and print JSON
     a = p.parse_args(argv)
     a.device = str(resolve_device(a.device))
@@ -77,13 +82,14 @@ def random_init(a, dev:torch.device) -> SynSet:
     x = torch.randn(a.classes*a.ipc, a.channels, a.im_size, a.im_size, generator=g).to(dev)
     return SynSet(x, torch.arange(a.classes, device=dev).repeat_interleave(a.ipc), a.classes, Preprocess('none'))
 
-def mtt_config(a, syn_steps:int, recompute:bool, iterations:int=1) -> MTTConfig:
+def mtt_config(a, syn_steps:int, mode:str, iterations:int=1) -> MTTConfig:
     "SelMatch's CIFAR-10 IPC 500 settings (lr_img 1000, syn_lr 1e-3, DSA, momentum 0.5) with this run's shapes; lr_lr 0."
     # lr_lr = 0 (authors: 1e-5) keeps syn_lr at 1e-3: on random images and barely trained experts its gradient pushes it
     # negative within one iteration and the student diverges by N = 20; the SGD step on syn_lr runs all the same
     return MTTConfig(dataset='random', ipc=a.ipc, preprocess='none', net=a.net, net_kwargs=net_kwargs(a), syn_steps=syn_steps,
                      expert_epochs=a.expert_epochs, max_start_epoch=a.max_start_epoch, iterations=iterations, lr_img=1000.0,
-                     lr_lr=0.0, lr_teacher=1e-3, batch_syn=a.batch_syn, augment='dsa', alpha=a.alpha, recompute=recompute)
+                     lr_lr=0.0, lr_teacher=1e-3, batch_syn=a.batch_syn, augment='dsa', alpha=a.alpha, recompute=MODES[mode][0],
+                     compile=MODES[mode][1])
 
 def build_buffers(a, root:Path) -> dict:
     "One buffer per size in `--experts`, written by `train_buffer` (1 step per epoch on the tiny task); {K: info}."
@@ -107,11 +113,11 @@ def mtt_loop(task:Task, buf:Buffer, init:SynSet, cfg:MTTConfig):
     run = MTTRun(task, buf, init, cfg)
     return lambda clock: run.step(0, clock)['loss']  # the loss is read every iteration (a device sync), as in distill
 
-def measure_iteration(a, syn_steps:int, recompute:bool, path:str) -> dict:
-    "Phase times, peak memory and (optionally) `distill`'s own time per iteration for one (N, recompute)."
-    with flush_denormal(): return _measure_iteration(a, syn_steps, recompute, path)  # as distill's loop
+def measure_iteration(a, syn_steps:int, mode:str, path:str) -> dict:
+    "Phase times, peak memory and (optionally) `distill`'s own time per iteration for one (N, mode)."
+    with flush_denormal(): return _measure_iteration(a, syn_steps, mode, path)  # as distill's loop
 
-def _measure_iteration(a, syn_steps:int, recompute:bool, path:str) -> dict:
+def _measure_iteration(a, syn_steps:int, mode:str, path:str) -> dict:
     dev = torch.device(a.device)
     task, init = tiny_task(a, dev), random_init(a, dev)
     buf = Buffer(path, task=task, net=a.net, net_kwargs=net_kwargs(a))
@@ -121,18 +127,21 @@ def _measure_iteration(a, syn_steps:int, recompute:bool, path:str) -> dict:
         sync(dev); t = time.perf_counter()
         yield
         sync(dev); times[name].append(time.perf_counter() - t)
-    mtt_loop(task, buf, init, mtt_config(a, 1, recompute))(clock)  # load kernels and libraries first
+    t0 = time.perf_counter()
+    mtt_loop(task, buf, init, mtt_config(a, 1, mode))(clock)  # load kernels and libraries first (and compile)
     sync(dev)
+    first_s = time.perf_counter() - t0
     rss0, reset = rss()['now'], reset_peak_rss()
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
-    step = mtt_loop(task, buf, init, mtt_config(a, syn_steps, recompute))
+    step = mtt_loop(task, buf, init, mtt_config(a, syn_steps, mode))
     losses = [step(clock) for _ in range(a.warmup)]
     times = {k: [] for k in PHASES}
     totals = []
     for _ in range(a.iters):
         losses.append(step(clock))
         totals.append(sum(times[k][-1] for k in PHASES))
-    r = dict(syn_steps=syn_steps, recompute=recompute, s_per_it=statistics.median(totals), s_per_it_all=totals,
+    r = dict(syn_steps=syn_steps, mode=mode, recompute=MODES[mode][0], compile=MODES[mode][1], first_iteration_s=first_s,
+             s_per_it=statistics.median(totals), s_per_it_all=totals,
              phases_s={k: statistics.median(v) for k, v in times.items()},
              peak_gpu_gib=torch.cuda.max_memory_allocated(dev)/GIB if dev.type == 'cuda' else None,
              peak_gpu_reserved_gib=torch.cuda.max_memory_reserved(dev)/GIB if dev.type == 'cuda' else None,
@@ -141,7 +150,7 @@ def _measure_iteration(a, syn_steps:int, recompute:bool, path:str) -> dict:
     if not a.no_distill_check:  # the library loop itself: (time of warmup + iters iterations - time of warmup) / iters
         def run(n):
             sync(dev); t = time.perf_counter()
-            distill(task, buf, init, mtt_config(a, syn_steps, recompute, iterations=n), progress=False)
+            distill(task, buf, init, mtt_config(a, syn_steps, mode, iterations=n), progress=False)
             sync(dev); return time.perf_counter() - t
         w = max(a.warmup, 1)
         r['distill_s_per_it'] = (run(w + a.iters) - run(w))/a.iters
@@ -151,7 +160,7 @@ def measure_host(a, K:int, path:str, eager:bool) -> dict:
     "Peak RSS growth of `distill` over a K-expert buffer (`eager`: with all K trajectories also held in RAM, as the authors)."
     dev = torch.device(a.device)
     task, init = tiny_task(a, dev), random_init(a, dev)
-    cfg = lambda n: mtt_config(a, 1, True, iterations=n)  # N = 1: the test is about the buffer, not the student
+    cfg = lambda n: mtt_config(a, 1, 'recompute', iterations=n)  # N = 1: the test is about the buffer, not the student
     distill(task, path, init, cfg(1), progress=False)  # load kernels, CUDA context and libraries first
     sync(dev)
     rss0, reset = rss()['now'], reset_peak_rss()
@@ -176,6 +185,13 @@ def slope(rows:list, key:str) -> float|None:
     if len({n for n, _ in pts}) < 2: return None
     return float(np.polyfit(*zip(*pts), 1)[0])
 
+def vs_graph(rows:list, mem_key:str) -> list:
+    "Each mode's time per iteration and memory as multiples of the graph mode's at the same N."
+    ok = {(r['mode'], r['syn_steps']): r for r in rows if 'error' not in r}
+    ratio = lambda r, g, k: r[k]/g[k] if r.get(k) is not None and g.get(k) else None
+    return [dict(syn_steps=N, mode=m, s_per_it=ratio(r, ok[('graph', N)], 's_per_it'), **{mem_key: ratio(r, ok[('graph', N)], mem_key)})
+            for (m, N), r in ok.items() if m != 'graph' and ('graph', N) in ok]
+
 def main(argv=None) -> dict:
     "Build the synthetic buffers, time the N sweep in both modes, measure host memory vs experts, print and write the JSON."
     t_start, load_start = time.time(), os.getloadavg()
@@ -184,12 +200,12 @@ def main(argv=None) -> dict:
         j = json.loads(a.one)
         a = argparse.Namespace(**{**j['args'], 'one': a.one})
         if j.get('memory_only'): a = argparse.Namespace(**{**vars(a), 'warmup': 0, 'iters': 1, 'no_distill_check': True})
-        r = measure_iteration(a, j['syn_steps'], j['recompute'], j['path']) if j['kind'] == 'iteration' else \
+        r = measure_iteration(a, j['syn_steps'], j['mode'], j['path']) if j['kind'] == 'iteration' else \
             measure_host(a, j['experts'], j['path'], j['eager'])
         print(json.dumps(r))
         return r
     dev = torch.device(a.device)
-    modes = {'both': [False, True], 'on': [True], 'off': [False]}[a.recompute]
+    modes = {'both': ['graph', 'recompute'], 'on': ['recompute'], 'off': ['graph']}[a.recompute] + (['compiled'] if a.compile else [])
     root = Path(tempfile.mkdtemp(prefix='mtt_step-', dir=a.tmp))
     try:
         bufs = build_buffers(a, root)
@@ -199,12 +215,12 @@ def main(argv=None) -> dict:
               f"{big['num_params']:,} params; IPC {a.ipc} ({n_syn} images, {n_d} distilled, alpha {a.alpha}), batch_syn "
               f"{a.batch_syn}, DSA, M {a.expert_epochs}; {dev} ({torch.get_num_threads()} threads, load average "
               f"{load_start[0]:.1f}); {a.warmup} warm-up + {a.iters} timed iterations, buffer of {max(bufs)} experts")
-        print(f"{'recompute':>9} {'N':>4} | {'load':>6} {'plan':>6} {'grad':>7} {'update':>6} {'s/it':>7} {'distill':>8} | "
+        print(f"{'mode':>9} {'N':>4} | {'load':>6} {'plan':>6} {'grad':>7} {'update':>6} {'s/it':>7} {'distill':>8} | "
               f"{'peak GPU GiB':>12} {'reserved':>8} {'RSS+ MiB':>9}")
         rows = []
         for rc in modes:
             for N in a.syn_steps:
-                job = dict(kind='iteration', syn_steps=N, recompute=rc, path=big['path'])
+                job = dict(kind='iteration', syn_steps=N, mode=rc, recompute=MODES[rc][0], compile=MODES[rc][1], path=big['path'])
                 r = run_one(job, a)
                 if dev.type == 'cpu' and 'error' not in r:  # memory from a separate short run with MALLOC_ENV (slows timing)
                     m = run_one(dict(job, memory_only=True), a, malloc=True)
@@ -212,21 +228,25 @@ def main(argv=None) -> dict:
                              memory_run=m)
                 rows.append(r)
                 if 'error' in r:
-                    print(f"{str(rc):>9} {N:>4} | failed: {r['error'].strip().splitlines()[-1][:90]}")
+                    print(f"{rc:>9} {N:>4} | failed: {r['error'].strip().splitlines()[-1][:90]}")
                     continue
                 ph, f = r['phases_s'], lambda v, w, d: '-'.rjust(w) if v is None else f'{v:>{w}.{d}f}'
                 if not r['losses_finite']: print(f'warning: non-finite matching loss at N={N}; timings may not be representative')
-                print(f"{str(rc):>9} {N:>4} | {ph['load']:>6.3f} {ph['plan']:>6.3f} {ph['grad']:>7.3f} {ph['update']:>6.3f} "
+                print(f"{rc:>9} {N:>4} | {ph['load']:>6.3f} {ph['plan']:>6.3f} {ph['grad']:>7.3f} {ph['update']:>6.3f} "
                       f"{r['s_per_it']:>7.3f} {f(r.get('distill_s_per_it'), 8, 3)} | {f(r['peak_gpu_gib'], 12, 2)} "
                       f"{f(r['peak_gpu_reserved_gib'], 8, 2)} {f(r['rss_growth_mib'], 9, 0)}")
         mem_key = 'peak_gpu_gib' if dev.type == 'cuda' else 'rss_growth_mib'
-        scaling = {str(rc): dict(s_per_step=slope([r for r in rows if r['recompute'] == rc], 's_per_it'),
-                                 memory_per_step=slope([r for r in rows if r['recompute'] == rc], mem_key),
+        scaling = {rc: dict(s_per_step=slope([r for r in rows if r['mode'] == rc], 's_per_it'),
+                            memory_per_step=slope([r for r in rows if r['mode'] == rc], mem_key),
                                  memory_unit='GiB' if dev.type == 'cuda' else 'MiB') for rc in modes}
         for rc, s in scaling.items():
             if s['s_per_step'] is not None:
-                print(f"recompute={rc}: +{s['s_per_step']*1e3:.1f} ms and {s['memory_per_step']:+.3g} {s['memory_unit']} "
+                print(f"{rc}: +{s['s_per_step']*1e3:.1f} ms and {s['memory_per_step']:+.3g} {s['memory_unit']} "
                       f"({'peak GPU' if dev.type == 'cuda' else 'peak RSS growth'}) per extra student step")
+        ratios = vs_graph(rows, mem_key)
+        for r in ratios:
+            print(f"N {r['syn_steps']}, {r['mode']} / graph: time x{r['s_per_it']:.2f}, memory x{r[mem_key]:.2f}"
+                  if r[mem_key] is not None else f"N {r['syn_steps']}, {r['mode']} / graph: time x{r['s_per_it']:.2f}")
 
         print(f"\nhost memory vs experts: {a.host_iters} distill iterations (N 1) picking random "
               f"experts; {big['bytes_per_expert']/MIB:.1f} MiB per expert file ({a.buffer_epochs + 1} snapshots)")
@@ -252,9 +272,9 @@ def main(argv=None) -> dict:
             note = '' if is_target_setting(a) else ' (NOT the issue setting: options differ)'
             for r in rows:
                 if r['syn_steps'] != N: continue
-                if 'error' in r: verdict.append(f"recompute={r['recompute']} N={N}: failed{note}"); continue
+                if 'error' in r: verdict.append(f"{r['mode']} N={N}: failed{note}"); continue
                 t_ok, m_ok = r['s_per_it'] <= TARGET['s_per_it'], r['peak_gpu_gib'] <= TARGET['peak_gpu_gib']
-                verdict.append(f"recompute={r['recompute']} N={N}{note}: {r['s_per_it']:.3f} s/it (target <= "
+                verdict.append(f"{r['mode']} N={N}{note}: {r['s_per_it']:.3f} s/it (target <= "
                                f"{TARGET['s_per_it']}, authors {AUTHORS['s_per_it']}: {'PASS' if t_ok else 'FAIL'}), peak "
                                f"{r['peak_gpu_gib']:.2f} GiB (target <= {TARGET['peak_gpu_gib']:.0f}, authors "
                                f"{AUTHORS['peak_gpu_gib']}: {'PASS' if m_ok else 'FAIL'})")
@@ -265,11 +285,16 @@ def main(argv=None) -> dict:
     finally: shutil.rmtree(root, ignore_errors=True)
 
     result = dict(benchmark='mtt_step', config=vars(a), target_setting=is_target_setting(a), targets=TARGET, authors=AUTHORS,
-                  buffers={str(k): v for k, v in bufs.items()}, iteration=rows, scaling=scaling, host_memory=host,
+                  buffers={str(k): v for k, v in bufs.items()}, iteration=rows, scaling=scaling, vs_graph=ratios, host_memory=host,
                   host_growth_delta_mib=host_delta, host_independent=host_ok, verdict=verdict,
                   torch_threads=torch.get_num_threads(), cpu_count=os.cpu_count(), omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
                   load_avg_1_5_15=dict(start=load_start, end=os.getloadavg()),
-                  notes=dict(data='synthetic: the buffers are written by trajectories.train_buffer on a tiny random task (one '
+                  notes=dict(modes='graph: one autograd graph of all N student steps (recompute=False, the default); recompute: '
+                                   'the backward one student step at a time (recompute=True), eager; compiled: recompute with '
+                                   'compile=True, the student step and its VJP compiled by torch.compile in each process during '
+                                   'the untimed first iteration (first_iteration_s, N = 1, includes compiling); vs_graph: s_per_it '
+                                   'and memory of each mode divided by the graph mode\'s at the same N',
+                             data='synthetic: the buffers are written by trajectories.train_buffer on a tiny random task (one '
                                   'image per class, one step per epoch; each larger buffer resumes the smaller one, hard-linked), '
                                   'the synthetic set is random; the cost of an iteration depends only on the shapes, not on the '
                                   'values',
@@ -295,6 +320,8 @@ def main(argv=None) -> dict:
                                          'does, to show what the measurement sees when memory does grow with K'),
                   command=' '.join([Path(sys.executable).name, *sys.argv]), torch_version=torch.__version__,
                   wall_time_s=time.time() - t_start, provenance=provenance(dev))
+    if a.section:  # beside the file's other runs
+        result = {**(json.loads(Path(a.out).read_text()) if Path(a.out).exists() else {}), a.section: result}
     atomic_write_json(a.out, result)
     print(f'wrote {a.out}')
     return result

@@ -424,6 +424,7 @@ def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset;
                  width:int=None, # ConvNet width of the experts and student (must match the buffer)
                  depth:int=None, # ConvNet depth of the experts and student (must match the buffer)
                  recompute:bool=False, # backward one student step at a time (memory independent of N)
+                 compile:bool=False, # with --recompute: compile the student step and its VJP with torch.compile
                  trajectories_per_iter:int=None, # expert segments per iteration, gradients averaged (default 1; under torchrun: the number of ranks)
                  score_runs:int=2, # networks for computed scores
                  score_epochs:int=10, # epochs for computed scores
@@ -451,7 +452,7 @@ def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset;
     base = dataclasses.asdict(sm.preset(name))
     given = dict(alpha=alpha, beta=beta, beta_param=beta_param, init=init, iterations=iterations, syn_steps=syn_steps,
                  batch_syn=batch_syn, batch_order=batch_order, lr_img=lr_img, max_start_epoch=max_start_epoch, eval_epochs=eval_epochs,
-                 seed=seed, recompute=recompute or None, ipc=ipc,
+                 seed=seed, recompute=recompute or None, compile=compile or None, ipc=ipc,
                  trajectories_per_iter=trajectories_per_iter or (dist.world()[1] if dist.world()[1] > 1 else None),
                  net_kwargs={**base['net_kwargs'], **{k_: v for k_, v in dict(width=width, depth=depth).items() if v}} if width or depth else None)
     cfg = sm.preset(name, **_overrides(name, base, given))

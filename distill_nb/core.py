@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #9d6e40ba
 from __future__ import annotations
-import contextlib, hashlib, io, json, math, os, platform, random, subprocess, sys, tempfile, time
+import contextlib, hashlib, io, json, math, os, platform, random, subprocess, sys, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,10 +18,10 @@ from . import dist
 # %% auto #0
 __all__ = ['DRY_RUN_ENV', 'SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'atomic_write_bytes',
            'atomic_write_json', 'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty', 'provenance',
-           'resolve_device', 'set_threads', 'dry_run', 'clamp_value', 'dry_run_caps', 'flush_denormal', 'progress_bar',
-           'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset', 'load_synset', 'synset_grid',
-           'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states', 'Checkpointer', 'without',
-           'run_loop']
+           'resolve_device', 'set_threads', 'dry_run', 'clamp_value', 'dry_run_caps', 'flush_denormal', 'compiled',
+           'progress_bar', 'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset', 'load_synset',
+           'synset_grid', 'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states', 'Checkpointer',
+           'without', 'run_loop']
 
 # %% ../nbs/00_core.ipynb #f3e7c7c6
 def _umask() -> int:
@@ -173,6 +173,21 @@ def flush_denormal(on:bool=True):
     torch.set_flush_denormal(on)
     try: yield
     finally: torch.set_flush_denormal(before)
+
+# %% ../nbs/00_core.ipynb #c0a1e7d3
+def compiled(f, on:bool, who:str, what:str):
+    "`torch.compile(f)` if `on`, falling back to `f` with a one-line warning (`who`: ... running `what` eagerly) when the compiler fails."
+    if not on: return f
+    cf, ok = torch.compile(f, dynamic=True), [True]
+    def call(*args):
+        if ok[0]:
+            try: return cf(*args)
+            except Exception as e:  # e.g. no C++ compiler: eager from now on
+                ok[0] = False
+                warnings.warn(f'{who}: torch.compile failed ({type(e).__name__}: {str(e).strip().splitlines()[0][:120]}); '
+                              f'running {what} eagerly.', stacklevel=2)
+        return f(*args)
+    return call
 
 # %% ../nbs/00_core.ipynb #5154f011
 def _interactive() -> bool:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from . import dist
-from .core import SynSet, run_loop, synset_meta
+from .core import SynSet, compiled, run_loop, synset_meta
 from .data import Task
 from .models import functional, init_network, check_input
 from .augment import DSA_STRATEGY, apply_dsa, sample_dsa
@@ -21,8 +21,8 @@ from .evaluate import check_set, validator
 from .trajectories import Buffer, unflatten_params
 
 # %% auto #0
-__all__ = ['MTTConfig', 'partial_mask', 'student_plan', 'student_step', 'match_loss', 'matching_grad', 'check_buffer',
-           'check_init', 'MTTRun', 'distill']
+__all__ = ['MTTConfig', 'partial_mask', 'student_plan', 'student_step', 'match_loss', 'matching_grad', 'student_step_fn',
+           'student_vjp_fn', 'student_steps', 'recompute_grad', 'check_buffer', 'check_init', 'MTTRun', 'distill']
 
 # %% ../nbs/21_mtt.ipynb #27871771
 @dataclass
@@ -47,6 +47,7 @@ class MTTConfig:
     dsa_strategy:str=DSA_STRATEGY # DSA ops to draw from
     alpha:float=1.0 # fraction of each class that is distilled (SelMatch); 1 = plain MTT
     recompute:bool=False # backward one student step at a time (memory independent of N, ~1 extra forward+backward per step)
+    compile:bool=False # recompute=True: compile the student step and its VJP with torch.compile (eager, with a warning, where the compiler fails)
     trajectories_per_iter:int=1 # expert segments matched per iteration, gradients averaged (under torchrun, shared by the ranks)
     seed:int=0 # seed of every random draw
 
@@ -55,6 +56,7 @@ class MTTConfig:
         if not 0 <= self.alpha <= 1: raise ValueError(f'alpha={self.alpha}: the distilled fraction must be in [0, 1] (1 = plain MTT).')
         for k in ('syn_steps', 'expert_epochs', 'max_start_epoch', 'ipc', 'trajectories_per_iter'):
             if getattr(self, k) < 1: raise ValueError(f'{k}={getattr(self, k)}: must be at least 1.')
+        if self.compile and not self.recompute: raise ValueError("compile=True compiles the recompute path's student step and its VJP; set recompute=True.")
         if self.augment not in ('dsa', 'none'): raise ValueError(f"augment={self.augment!r}: use 'dsa' or 'none'.")
         if self.batch_order not in ('authors', 'stream'): raise ValueError(f"batch_order={self.batch_order!r}: use 'authors' or 'stream'.")
         if n is not None and self.batch_syn is not None and not 1 <= self.batch_syn <= n:
@@ -127,6 +129,53 @@ def matching_grad(fn, buffers:dict, names:list, shapes:list, start:torch.Tensor,
         gx, glr = gx + dx, glr + dlr
     return loss.detach(), gx, glr
 
+# %% ../nbs/21_mtt.ipynb #a7c1d0e2
+def student_step_fn(fn, names:list, shapes:list):
+    "The plain student step as a pure function of tensors: `(theta, buffers, xb, yb, lr) -> theta'`."
+    def step(theta, buffers, xb, yb, lr):
+        def loss(th):  # BatchNorm's running statistics go to copies: in place on the inputs, torch.func could not trace them
+            return F.cross_entropy(fn(unflatten_params(th, names, shapes), {k: b.clone() for k, b in buffers.items()}, xb), yb)
+        return sgd({'theta': theta}, {'theta': torch.func.grad(loss)(theta)}, None, lr)[0]['theta']
+    return step
+
+def student_vjp_fn(step):
+    "VJP of a student step: `(theta, buffers, xb, yb, lr, ct) -> (ct_theta, d xb, d lr)`."
+    def vjp(theta, buffers, xb, yb, lr, ct):
+        return torch.func.vjp(lambda th, xb, lr: step(th, buffers, xb, yb, lr), theta, xb, lr)[1](ct)
+    return vjp
+
+_STEPS = {}  # student_steps of each network, shape, device and compile setting: built (and compiled) once per process
+
+def student_steps(cfg:MTTConfig, channels:int, num_classes:int, im_size:int, device) -> dict:
+    "The plain step and its VJP of `cfg`'s network, compiled if `cfg.compile`; cached."
+    key = (cfg.net, repr(sorted(cfg.net_kwargs.items())), channels, num_classes, im_size, str(device), cfg.compile)
+    if key not in _STEPS:
+        params, _, fn = functional(init_network(cfg.net, channels, num_classes, im_size, seed=0, device=device, **cfg.net_kwargs))
+        step = student_step_fn(fn, list(params), [tuple(p.shape) for p in params.values()])
+        comp = lambda f: compiled(f, cfg.compile, 'mtt', 'the student steps')
+        _STEPS[key] = dict(plain=comp(step), vjp=comp(student_vjp_fn(step)))
+    return _STEPS[key]
+
+def _batch(x:torch.Tensor, step:tuple) -> torch.Tensor:
+    "The plan step's minibatch of `x`, augmented; contiguous, so the compiled steps see one memory layout whatever the DSA op."
+    idx, aug = step
+    return (x[idx] if aug is None else apply_dsa(x[idx], aug)).contiguous()
+
+def recompute_grad(steps:dict, buffers:dict, start:torch.Tensor, target:torch.Tensor, x:torch.Tensor, y:torch.Tensor,
+                   syn_lr:torch.Tensor, plan:list) -> tuple:
+    "`matching_grad(..., recompute=True)` through the pure `steps` (`student_steps`, compiled or not)."
+    xd, lr, thetas = x.detach(), syn_lr.detach(), [start.detach()]
+    for step in plan: thetas.append(steps['plain'](thetas[-1], buffers, _batch(xd, step), y[step[0]], lr))
+    last = thetas[-1].requires_grad_()
+    loss = match_loss(last, start, target)
+    ct, = torch.autograd.grad(loss, last)
+    xg, gx, glr = x.detach().requires_grad_(), torch.zeros_like(x), torch.zeros_like(lr)
+    for theta, step in zip(reversed(thetas[:-1]), reversed(plan)):
+        xb = _batch(xg, step)  # the gather and the augmentation stay eager, with a graph
+        ct, dxb, dlr = steps['vjp'](theta, buffers, xb.detach(), y[step[0]], lr, ct)
+        gx, glr = gx + torch.autograd.grad(xb, xg, dxb)[0], glr + dlr
+    return loss.detach(), gx, glr
+
 # %% ../nbs/21_mtt.ipynb #24484196
 def check_buffer(buf:Buffer, cfg:MTTConfig):
     "Raise a clear error if `buf` cannot serve `cfg` (network, epochs)."
@@ -152,6 +201,7 @@ class MTTRun:
         net = init_network(cfg.net, task.shape[0], task.num_classes, task.shape[-1], seed=0, device=dev, **cfg.net_kwargs)
         check_input(net, task.x_train[:1])
         _, self.buffers, self.fn = functional(net)
+        self.steps = student_steps(cfg, task.shape[0], task.num_classes, task.shape[-1], dev) if cfg.compile else None
         self.mask = partial_mask(init.labels, cfg.alpha, task.num_classes).to(dev)
         self.rows_d = self.mask.nonzero()[:, 0]
         self.x_all, self.y = init.images.detach().to(dev).clone(), init.labels.to(dev)
@@ -177,7 +227,7 @@ class MTTRun:
             with clock('plan'): plan = student_plan(len(self.y), cfg, self.gen, dev)
             with clock('grad'):
                 x = self.x_all.index_put((self.rows_d,), self.x_d.detach())
-                loss, gx, glr = matching_grad(self.fn, self.buffers, buf.names, buf.shapes, start, target, x, self.y, self.syn_lr, plan, cfg.recompute)
+                loss, gx, glr = self.grad(start, target, x, plan)
         with clock('update'):
             self.x_d.grad, self.syn_lr.grad = gx[self.rows_d], glr
             self.opt.step()
@@ -194,10 +244,15 @@ class MTTRun:
         for k in dist.shard(K):  # under torchrun: segment k is matched by rank k % world
             plan = student_plan(len(self.y), cfg, torch.Generator(self.gen.device).manual_seed(seeds[k]), dev)
             start, target = buf.snapshot(es[k], ts[k], dev), buf.snapshot(es[k], ts[k] + cfg.expert_epochs, dev)
-            l, dx, dlr = matching_grad(self.fn, self.buffers, buf.names, buf.shapes, start, target, x, self.y, self.syn_lr, plan, cfg.recompute)
+            l, dx, dlr = self.grad(start, target, x, plan)
             loss, gx, glr = loss + l, gx + dx, glr + dlr
         dist.sum_([loss, gx, glr])
         return loss/K, gx/K, glr/K, es, ts
+
+    def grad(self, start:torch.Tensor, target:torch.Tensor, x:torch.Tensor, plan:list) -> tuple:
+        "`matching_grad` of one expert segment; with `cfg.compile`, `recompute_grad` through the compiled steps."
+        if self.steps is not None: return recompute_grad(self.steps, self.buffers, start, target, x, self.y, self.syn_lr, plan)
+        return matching_grad(self.fn, self.buffers, self.buf.names, self.buf.shapes, start, target, x, self.y, self.syn_lr, plan, self.cfg.recompute)
 
     def postfix(self, trace:dict) -> dict: return dict(loss=f"{trace['loss']:.3f}", syn_lr=f"{trace['syn_lr']:.4f}")
     def state_dict(self) -> dict: return dict(x_d=self.x_d.detach().cpu(), syn_lr=self.syn_lr.detach().cpu(), opt=self.opt.state_dict())

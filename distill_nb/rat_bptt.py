@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_rat_bptt.ipynb #aea889a8
 from __future__ import annotations
-import dataclasses, warnings
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from . import dist
-from .core import SynSet, dry_run_caps, flush_denormal, run_loop, synset_meta
+from .core import SynSet, compiled, dry_run_caps, flush_denormal, run_loop, synset_meta
 from .data import Task, class_balanced_indices
 from .models import NETWORKS, check_input, functional, init_network
 from .augment import AUGMENTS, get_augment
@@ -231,25 +231,11 @@ def vjp_fn(step, labels:bool):
         return (*torch.func.vjp(lambda p, s, xb: step(p, buffers, s, xb, yb, t), params, state, xb)[1]((ct_params, ct_state)), None)
     return vjp
 
-def _compiled(f, on:bool):
-    "`torch.compile(f)` if `on`, falling back to `f` with a one-line warning when the compiler fails."
-    if not on: return f
-    cf, ok = torch.compile(f, dynamic=True), [True]
-    def call(*args):
-        if ok[0]:
-            try: return cf(*args)
-            except Exception as e:  # e.g. no C++ compiler: eager from now on
-                ok[0] = False
-                warnings.warn(f'rat_bptt: torch.compile failed ({type(e).__name__}: {str(e).strip().splitlines()[0][:120]}); '
-                              'running the inner steps eagerly.', stacklevel=2)
-        return f(*args)
-    return call
-
 def make_steps(fn, cfg:RatConfig) -> dict:
     "The plain step, the window step and the window step's VJP (fixed / learned labels) of network `fn`, compiled if `cfg.compile`."
-    window = step_fn(fn, cfg, True)
-    return dict(plain=_compiled(step_fn(fn, cfg, False), cfg.compile), window=_compiled(window, cfg.compile),
-                vjp=_compiled(vjp_fn(window, False), cfg.compile), vjp_labels=_compiled(vjp_fn(window, True), cfg.compile),
+    window, comp = step_fn(fn, cfg, True), lambda f: compiled(f, cfg.compile, 'rat_bptt', 'the inner steps')
+    return dict(plain=comp(step_fn(fn, cfg, False)), window=comp(window),
+                vjp=comp(vjp_fn(window, False)), vjp_labels=comp(vjp_fn(window, True)),
                 keys=('m', 'v') if cfg.inner_opt == 'adam' else ('buf',))
 
 _STEPS = {}  # make_steps of each network, shape, device and optimiser setting: built (and compiled) once per process

@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_trajectories.ipynb #de099a63
 from __future__ import annotations
-import contextlib, dataclasses, json, logging, os, tempfile, time
+import contextlib, dataclasses, json, logging, math, os, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +75,7 @@ def unflatten_params(vec:torch.Tensor, # (..., P) flat parameters
                     ) -> dict:
     "Split flat parameters back into `{name: tensor}` (views for a 1-D `vec`)."
     vec = torch.as_tensor(vec)
-    sizes = [int(np.prod(s)) for s in shapes]
+    sizes = [math.prod(s) for s in shapes]  # math, not numpy: torch.compile traces it as constants
     if vec.shape[-1] != sum(sizes):
         raise ValueError(f'Flat parameter vector has {vec.shape[-1]} entries but the network has {sum(sizes)} parameters.')
     return {n: v.reshape(*vec.shape[:-1], *s) for n, v, s in zip(names, vec.split(sizes, -1), shapes)}
