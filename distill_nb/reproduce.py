@@ -160,12 +160,16 @@ def run_child(args:list, env:dict, timeout:int|None=None) -> tuple:
         except subprocess.TimeoutExpired: return subprocess.CompletedProcess(args, 124, '', f'TimeoutError: timed out after {timeout} s'), None
     with tempfile.TemporaryFile('w+') as so, tempfile.TemporaryFile('w+') as se:
         p, t0, late = subprocess.Popen(args, env=env, stdout=so, stderr=se, text=True), time.time(), False
-        while not (w := os.wait4(p.pid, os.WNOHANG))[0]:
-            if late := bool(timeout and time.time() - t0 > timeout):
-                os.kill(p.pid, signal.SIGKILL)
-                w = os.wait4(p.pid, 0)
-                break
-            time.sleep(0.2)
+        try:
+            while not (w := os.wait4(p.pid, os.WNOHANG))[0]:
+                if late := bool(timeout and time.time() - t0 > timeout):
+                    os.kill(p.pid, signal.SIGKILL)
+                    w = os.wait4(p.pid, 0)
+                    break
+                time.sleep(0.2)
+        except BaseException:  # the runner interrupted (Ctrl-C): stop the notebook too, as subprocess.run does
+            os.kill(p.pid, signal.SIGKILL); os.wait4(p.pid, 0); p.returncode = -signal.SIGKILL
+            raise
         p.returncode = 124 if late else os.waitstatus_to_exitcode(w[1])  # reaped here: Popen must not wait again
         so.seek(0); se.seek(0)
         out, err = so.read(), se.read() + (f'\nTimeoutError: timed out after {timeout} s' if late else '')

@@ -1,5 +1,7 @@
 """`distill-nb reproduce` end to end on CPU: papermill runs a real experiment notebook, a second run skips it, a changed config is refused."""
-import json, subprocess
+import json, os, signal, subprocess, sys, threading, time
+
+import pytest
 
 ARGS = ['distill-nb', 'reproduce', '--profile', 'smoke', '--only', 'rat_main',
         '--set', 'settings=[{preset: digits-smoke, ipc: 1, steps: 30}]', 'k=2', 'full_data=false']
@@ -46,3 +48,15 @@ def test_reproduce_reports_a_failing_notebook_and_exits_1(tmp_path):
     assert 'no-such-preset' in r.stdout  # the summary line names the error
     rec = json.loads((tmp_path/'rat_main'/'smoke'/'reproduce.json').read_text())
     assert rec['status'] == 'failed' and 'no-such-preset' in rec['error'] and not (tmp_path/'rat_main'/'smoke'/'results.json').exists()
+
+
+def test_interrupted_runner_stops_its_notebook():
+    "Ctrl-C while `run_child` waits kills and reaps the child (papermill), as subprocess.run does, and re-raises."
+    from distill_nb.reproduce import run_child
+    marker = f'time.sleep(60.{os.getpid()})'  # a command line only this test's child has
+    threading.Timer(1.0, lambda: signal.raise_signal(signal.SIGINT)).start()
+    t0 = time.time()
+    with pytest.raises(KeyboardInterrupt): run_child([sys.executable, '-c', f'import time; {marker}'], dict(os.environ))
+    assert time.time() - t0 < 10
+    left = subprocess.run(['pgrep', '-f', marker.replace('(', r'\(').replace(')', r'\)')], capture_output=True, text=True).stdout
+    assert not left.strip(), f'the child is still running: {left}'
