@@ -420,7 +420,8 @@ def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset;
                  batch_syn:int=None, # student minibatch
                  batch_order:str=None, # authors (remainder batch first, the default) or stream (always full batches)
                  lr_img:float=None, # SGD lr on the pixels
-                 max_start_epoch:int=None, # start epochs drawn from [0, this)
+                 max_start_epoch:int=None, # start epochs drawn from [min_start_epoch, this)
+                 min_start_epoch:int=None, # first start epoch drawn (default 0, the authors'; later = match only later segments)
                  width:int=None, # ConvNet width of the experts and student (must match the buffer)
                  depth:int=None, # ConvNet depth of the experts and student (must match the buffer)
                  recompute:bool=False, # backward one student step at a time (memory independent of N)
@@ -451,7 +452,8 @@ def selmatch_cmd(dataset:str=None, # dataset name (with --ipc, picks the preset;
         if name not in sm.PRESETS: raise ValueError(f"No SelMatch preset {name!r}; name one with --preset (presets: {', '.join(sm.PRESETS)}).")
     base = dataclasses.asdict(sm.preset(name))
     given = dict(alpha=alpha, beta=beta, beta_param=beta_param, init=init, iterations=iterations, syn_steps=syn_steps,
-                 batch_syn=batch_syn, batch_order=batch_order, lr_img=lr_img, max_start_epoch=max_start_epoch, eval_epochs=eval_epochs,
+                 batch_syn=batch_syn, batch_order=batch_order, lr_img=lr_img, max_start_epoch=max_start_epoch, min_start_epoch=min_start_epoch,
+                 eval_epochs=eval_epochs,
                  seed=seed, recompute=recompute or None, compile=compile or None, ipc=ipc,
                  trajectories_per_iter=trajectories_per_iter or (dist.world()[1] if dist.world()[1] > 1 else None),
                  net_kwargs={**base['net_kwargs'], **{k_: v for k_, v in dict(width=width, depth=depth).items() if v}} if width or depth else None)

@@ -35,7 +35,8 @@ class MTTConfig:
     net_kwargs:dict=field(default_factory=dict) # e.g. {'width': 32}
     syn_steps:int=30 # N: differentiable student steps per iteration
     expert_epochs:int=2 # M: expert epochs the student's N steps should cover
-    max_start_epoch:int=20 # start epochs are drawn from [0, max_start_epoch)
+    max_start_epoch:int=20 # start epochs are drawn from [min_start_epoch, max_start_epoch)
+    min_start_epoch:int=0 # 0 = the authors' MTT/SelMatch; > 0 matches only later segments (DATM's remedy for large sets)
     iterations:int=5000 # outer iterations
     lr_img:float=100.0 # SGD lr on the pixels
     lr_lr:float=1e-5 # SGD lr on syn_lr
@@ -56,6 +57,9 @@ class MTTConfig:
         if not 0 <= self.alpha <= 1: raise ValueError(f'alpha={self.alpha}: the distilled fraction must be in [0, 1] (1 = plain MTT).')
         for k in ('syn_steps', 'expert_epochs', 'max_start_epoch', 'ipc', 'trajectories_per_iter'):
             if getattr(self, k) < 1: raise ValueError(f'{k}={getattr(self, k)}: must be at least 1.')
+        if not 0 <= self.min_start_epoch < self.max_start_epoch:
+            raise ValueError(f'min_start_epoch={self.min_start_epoch}: start epochs are drawn from [min_start_epoch, max_start_epoch), '
+                             f'so use 0 <= min_start_epoch < max_start_epoch={self.max_start_epoch}.')
         if self.compile and not self.recompute: raise ValueError("compile=True compiles the recompute path's student step and its VJP; set recompute=True.")
         if self.augment not in ('dsa', 'none'): raise ValueError(f"augment={self.augment!r}: use 'dsa' or 'none'.")
         if self.batch_order not in ('authors', 'stream'): raise ValueError(f"batch_order={self.batch_order!r}: use 'authors' or 'stream'.")
@@ -222,7 +226,7 @@ class MTTRun:
         else:
             with clock('load'):  # memory-mapped expert file -> two (P,) snapshots on the device
                 e = int(torch.randint(len(buf), (1,), generator=self.pick))
-                t = int(torch.randint(cfg.max_start_epoch, (1,), generator=self.pick))
+                t = cfg.min_start_epoch + int(torch.randint(cfg.max_start_epoch - cfg.min_start_epoch, (1,), generator=self.pick))
                 start, target = buf.snapshot(e, t, dev), buf.snapshot(e, t + cfg.expert_epochs, dev)
             with clock('plan'): plan = student_plan(len(self.y), cfg, self.gen, dev)
             with clock('grad'):
@@ -237,7 +241,7 @@ class MTTRun:
         "Mean loss and gradients of `cfg.trajectories_per_iter` expert segments, each with its own student plan; the experts and starts."
         cfg, buf, dev, K = self.cfg, self.buf, self.task.device, self.cfg.trajectories_per_iter
         es = torch.randint(len(buf), (K,), generator=self.pick).tolist()
-        ts = torch.randint(cfg.max_start_epoch, (K,), generator=self.pick).tolist()
+        ts = (cfg.min_start_epoch + torch.randint(cfg.max_start_epoch - cfg.min_start_epoch, (K,), generator=self.pick)).tolist()
         seeds = torch.randint(2**62, (K,), generator=self.gen, device=self.gen.device).tolist()  # one generator per segment
         x = self.x_all.index_put((self.rows_d,), self.x_d.detach())
         loss, gx, glr = torch.zeros((), device=dev), torch.zeros_like(x), torch.zeros_like(self.syn_lr)
