@@ -226,7 +226,7 @@ class MTTRun:
         else:
             with clock('load'):  # memory-mapped expert file -> two (P,) snapshots on the device
                 e = int(torch.randint(len(buf), (1,), generator=self.pick))
-                t = cfg.min_start_epoch + int(torch.randint(cfg.max_start_epoch - cfg.min_start_epoch, (1,), generator=self.pick))
+                [t] = self.starts(1)
                 start, target = buf.snapshot(e, t, dev), buf.snapshot(e, t + cfg.expert_epochs, dev)
             with clock('plan'): plan = student_plan(len(self.y), cfg, self.gen, dev)
             with clock('grad'):
@@ -237,11 +237,16 @@ class MTTRun:
             self.opt.step()
             return dict(loss=float(loss), syn_lr=self.syn_lr.item(), expert=e, start=t, grad_norm=float(gx.norm()))
 
+    def starts(self, k:int) -> list:
+        "`k` start epochs drawn from [min_start_epoch, max_start_epoch) (the authors' draw when min_start_epoch is 0)."
+        lo, hi = self.cfg.min_start_epoch, self.cfg.max_start_epoch
+        return (lo + torch.randint(hi - lo, (k,), generator=self.pick)).tolist()
+
     def segments(self) -> tuple:
         "Mean loss and gradients of `cfg.trajectories_per_iter` expert segments, each with its own student plan; the experts and starts."
         cfg, buf, dev, K = self.cfg, self.buf, self.task.device, self.cfg.trajectories_per_iter
         es = torch.randint(len(buf), (K,), generator=self.pick).tolist()
-        ts = (cfg.min_start_epoch + torch.randint(cfg.max_start_epoch - cfg.min_start_epoch, (K,), generator=self.pick)).tolist()
+        ts = self.starts(K)
         seeds = torch.randint(2**62, (K,), generator=self.gen, device=self.gen.device).tolist()  # one generator per segment
         x = self.x_all.index_put((self.rows_d,), self.x_d.detach())
         loss, gx, glr = torch.zeros((), device=dev), torch.zeros_like(x), torch.zeros_like(self.syn_lr)
