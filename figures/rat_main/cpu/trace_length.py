@@ -7,6 +7,8 @@ Measured (DISTILL_NB_DATA set, one thread, 2-core machine with both cores busy):
 IPC 10 900 steps in ~60 min (~4 s per step). The settings are exactly rat_main's cpu rows (T 60 / W 20, real batch 1000, init
 real, ConvNet-3 width 32, seed 0) with more steps; backward='recompute' with compile=True gives the graph path's trace to float32
 rounding (IPC 10's first 200 steps: the same means per fifth to 3 decimals as the committed rat_main run), ~0.8x the time.
+The committed trace_length_ipc*.json: the meta-steps ran on 2026-11-30 from 18:31 UTC at 0fef28f (distill_nb/ identical to the
+sha in their provenance, which is that of the call that read them back from the finished checkpoints: read_back true).
 Only the training split's outer loss is read here: no network is evaluated, nothing touches the test split.
 
 Reading the trace: c (the window start) is redrawn once per pass over the real data (50 meta-steps at a real batch of 1000),
