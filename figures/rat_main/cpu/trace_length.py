@@ -3,13 +3,19 @@
                                                     checkpoints every 50 meta-steps in CKPT_DIR (default runs/trace_length/ipcIPC;
                                                     a finished run is read back from its checkpoint), writes trace_length_ipcIPC.json
   python trace_length.py report                     the table below and trace_length.png from those JSON files
+  python trace_length.py eval IPC STEPS CKPT_DIR     the finished long run's set, read back from CKPT_DIR, evaluated as rat_main
+                                                    evaluates (rat_bptt protocol, width 32, networks of seeds 0-2, test split),
+                                                    beside the committed rat_main cpu number at its shorter length: written to
+                                                    trace_length_eval_ipcIPC.json. Reported so that the choice between a longer
+                                                    time cap and a shorter run can see what the extra meta-steps buy; no
+                                                    setting is chosen from it (the step counts above come from the loss trace).
 Measured (DISTILL_NB_DATA set, one thread, 2-core machine with both cores busy): IPC 1 1500 steps in 32 min (1.27 s per step),
 IPC 10 900 steps in ~60 min (~4 s per step). The settings are exactly rat_main's cpu rows (T 60 / W 20, real batch 1000, init
 real, ConvNet-3 width 32, seed 0) with more steps; backward='recompute' with compile=True gives the graph path's trace to float32
 rounding (IPC 10's first 200 steps: the same means per fifth to 3 decimals as the committed rat_main run), ~0.8x the time.
 The committed trace_length_ipc*.json: the meta-steps ran on 2026-11-30 from 18:31 UTC at 0fef28f (distill_nb/ identical to the
 sha in their provenance, which is that of the call that read them back from the finished checkpoints: read_back true).
-Only the training split's outer loss is read here: no network is evaluated, nothing touches the test split.
+`run` and `report` read only the training split's outer loss; only `eval` touches the test split (see above).
 
 Reading the trace: c (the window start) is redrawn once per pass over the real data (50 meta-steps at a real batch of 1000),
 and the outer loss depends on how long the network trained (c + W steps), so the loss jumps between passes. The trend is read
@@ -44,14 +50,9 @@ def fit(P) -> dict:
     return dict(per_c_step=float(coef[1]), per_pass=float(coef[2]), passes=len(P))
 
 def run(ipc:int, steps:int, ckpt:Path):
-    import torch
     from distill_nb.core import atomic_write_json, provenance
-    from distill_nb.data import load_dataset, prepare
-    from distill_nb.rat_bptt import distill, preset
-    torch.set_num_threads(1)
-    task = prepare(load_dataset('cifar10'), 'zca', val_per_class=10, seed=0)  # as rat_main (val_per_class 10, seed 0)
-    cfg = preset(f'cifar10-ipc{ipc}', steps=steps, unroll=60, window=20, real_batch=1000, init='real', net_kwargs={'width': 32},
-                 backward='recompute', compile=True)
+    from distill_nb.rat_bptt import distill
+    task, cfg = task_and_config(ipc, steps)
     t = time.time()
     s = distill(task, cfg, out=ckpt, progress=False, checkpoint_every=50)
     tr, took = s.meta['trace'], time.time() - t
@@ -61,6 +62,41 @@ def run(ipc:int, steps:int, ckpt:Path):
         read_back=took < 0.5*s.meta['wall_time'],  # True: the meta-steps ran in an earlier call, read back from its checkpoint
         loss=[float(v) for v in tr['loss']],
         c=[int(v) for v in tr['c']], grad_norm=[float(v) for v in tr['grad_norm']], provenance=provenance('cpu')))
+
+def task_and_config(ipc:int, steps:int):
+    "rat_main's cpu task and row for IPC, with `steps` meta-steps, on the compiled recompute path (as the long runs)."
+    import torch
+    from distill_nb.data import load_dataset, prepare
+    from distill_nb.rat_bptt import preset
+    torch.set_num_threads(1)
+    task = prepare(load_dataset('cifar10'), 'zca', val_per_class=10, seed=0)  # as rat_main (val_per_class 10, seed 0)
+    return task, preset(f'cifar10-ipc{ipc}', steps=steps, unroll=60, window=20, real_batch=1000, init='real', net_kwargs={'width': 32},
+                        backward='recompute', compile=True)
+
+def evaluate_long(ipc:int, steps:int, ckpt:Path):
+    "The finished long run's set (read back from `ckpt`) evaluated as rat_main does, beside the committed rat_main cpu row."
+    from distill_nb.core import atomic_write_json, provenance
+    from distill_nb.evaluate import evaluate
+    from distill_nb.rat_bptt import distill, preset_eval
+    task, cfg = task_and_config(ipc, steps)
+    t = time.time()
+    s = distill(task, cfg, out=ckpt, progress=False, checkpoint_every=50)
+    if time.time() - t > 0.5*s.meta['wall_time'] or s.meta['steps'] != steps:
+        raise SystemExit(f'{ckpt} did not hold a finished {steps}-step IPC {ipc} run (the meta-steps ran now); nothing evaluated')
+    main = json.loads((HERE/'results.json').read_text())
+    ev = {**preset_eval(f'cifar10-ipc{ipc}', cfg), **main['config']['eval_kw']}  # as rat_main: the preset's network, then eval_kw
+    r = evaluate(s, task, main['config']['eval_protocol'], k=main['config']['k'], **ev)
+    done = next(x for x in main['sets'] if x['method'] == 'RaT-BPTT' and x['ipc'] == ipc)
+    assert r.protocol == done['runs'][0]['eval']['protocol'] and r.seeds == done['runs'][0]['eval']['seeds'], 'not rat_main protocol'
+    rand = next(x for x in main['sets'] if x['method'] == 'random real' and x['ipc'] == ipc)
+    out = dict(command=f'python figures/rat_main/cpu/trace_length.py eval {ipc} {steps} CKPT_DIR', ipc=ipc, steps=steps,
+               long=r.to_dict(), committed=dict(steps=done['runs'][0]['steps'], mean=done['mean'], std=done['std'],
+                                               accs=done['runs'][0]['eval']['accs']),
+               random_real=dict(mean=rand['mean'], std=rand['std']), eval_protocol=main['config']['eval_protocol'], eval_kw=ev,
+               eval_wall_time_s=r.wall_time, provenance=provenance('cpu'))
+    atomic_write_json(HERE/f'trace_length_eval_ipc{ipc}.json', out)
+    print(f"IPC {ipc}: {steps} meta-steps {r.mean:.2f} +- {r.std:.2f} % (test) against {out['committed']['mean']:.2f} +- "
+          f"{out['committed']['std']:.2f} at the committed {out['committed']['steps']}; random real {rand['mean']:.2f}")
 
 def report():
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
@@ -89,7 +125,8 @@ def report():
     atomic_write_json(HERE/'trace_length_summary.json', dict(rule=__doc__, by_ipc=out))
 
 if __name__ == '__main__':
-    if sys.argv[1] == 'run':
+    if sys.argv[1] == 'eval': evaluate_long(int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
+    elif sys.argv[1] == 'run':
         ipc, steps = int(sys.argv[2]), int(sys.argv[3])
         run(ipc, steps, Path(sys.argv[4]) if len(sys.argv) > 4 else ROOT/f'runs/trace_length/ipc{ipc}')
     else: report()
