@@ -9,7 +9,7 @@
                                                     trace_length_eval_ipcIPC.json. Reported so that the choice between a longer
                                                     time cap and a shorter run can see what the extra meta-steps buy; no
                                                     setting is chosen from it (the step counts above come from the loss trace).
-                                                    Measured (2026-12-01, at b4d46a6, on the checkpoints of the runs below):
+                                                    Measured (2026-11-30 ~23:55 UTC, at b4d46a6, on the checkpoints of the runs below):
                                                     IPC 1 1500 steps 31.8 +- 0.3 % (committed 500: 24.9 +- 1.0), IPC 10 900
                                                     steps 45.9 +- 0.9 % (committed 200: 39.3 +- 0.9); random real 12.0 / 28.2.
 Measured (DISTILL_NB_DATA set, one thread, 2-core machine with both cores busy): IPC 1 1500 steps in 32 min (1.27 s per step),
