@@ -101,10 +101,11 @@ DRY_RUN = {  # the clamps of `--dry-run`; a rule is a ceiling, {'first': n} (lis
                    num_experts=1, parallel=1, runs=1, folds=2, epochs=1, val_per_class=2, radius_sample=50, batch_size=8,
                    distill_seeds={'first': 1}, var_at={'each': 2}, checkpoints={'each': 2},
                    **{'expert_kw.epochs': 3, 'expert_kw.batch_size': 64}),  # an expert buffer covers max_start_epoch + M epochs
-    'config': dict(steps=2, iterations=2, unroll=2, window=1, min_start=0, real_batch=16, batch_per_class=2, nets_per_step=1, syn_steps=2, batch_syn=8,
+    'config': dict(steps=2, iterations=2, unroll=2, window=1, min_start=0, real_batch=16, batch_per_class=2, task_sampler_nc=5, nets_per_step=1, syn_steps=2, batch_syn=8,
                    max_start_epoch=1, min_start_epoch=0, trajectories_per_iter=1, eval_epochs=1, betas={'first': 2}, ipc={'keep': 10, 'div': 50, 'least': 2}),  # SelMatch 250-1500 -> 5-30: alpha x IPC stays whole
     'protocol': dict(steps=1, batch_size=8),   # get_protocol: budgets in epochs become steps first
-    'data': dict(train_per_class=40, test_per_class=1),  # room for the largest clamped window (IPC 30 from start 6); one test image per class
+    'data': dict(train_per_class=40, test_per_class=1, val_per_class=2,  # room for the largest clamped window (IPC 30 from start 6)
+                 eval_max=20),  # validation and test splits of at most 20 images (200 test images at 64x64 cost ConvNet-4 seconds each time)
     'folders': ('buffer_dir', 'work_dir'),     # moved under <out>/work/
 }
 

@@ -79,18 +79,21 @@ def task_and_config(ipc:int, steps:int):
 def evaluate_long(ipc:int, steps:int, ckpt:Path):
     "The finished long run's set (read back from `ckpt`) evaluated as rat_main does, beside the committed rat_main cpu row."
     from distill_nb.core import atomic_write_json, provenance
-    from distill_nb.evaluate import evaluate
+    from distill_nb.evaluate import evaluate, get_protocol
     from distill_nb.rat_bptt import distill, preset_eval
     task, cfg = task_and_config(ipc, steps)
+    main = json.loads((HERE/'results.json').read_text())
+    ev = {**preset_eval(f'cifar10-ipc{ipc}', cfg), **main['config']['eval_kw']}  # as rat_main: the preset's network, then eval_kw
+    done = next(x for x in main['sets'] if x['method'] == 'RaT-BPTT' and x['ipc'] == ipc)
+    want = done['runs'][0]['eval']  # checked before any work: the committed row's protocol and seeds
+    if dataclasses.asdict(get_protocol(main['config']['eval_protocol'], **ev)) != want['protocol'] or list(range(main['config']['k'])) != want['seeds']:
+        raise SystemExit(f"the protocol or seeds differ from rat_main's committed IPC {ipc} row (results.json); nothing evaluated")
     t = time.time()
     s = distill(task, cfg, out=ckpt, progress=False, checkpoint_every=50)
     if time.time() - t > 0.5*s.meta['wall_time'] or s.meta['steps'] != steps:
         raise SystemExit(f'{ckpt} did not hold a finished {steps}-step IPC {ipc} run (the meta-steps ran now); nothing evaluated')
-    main = json.loads((HERE/'results.json').read_text())
-    ev = {**preset_eval(f'cifar10-ipc{ipc}', cfg), **main['config']['eval_kw']}  # as rat_main: the preset's network, then eval_kw
     r = evaluate(s, task, main['config']['eval_protocol'], k=main['config']['k'], **ev)
-    done = next(x for x in main['sets'] if x['method'] == 'RaT-BPTT' and x['ipc'] == ipc)
-    assert r.protocol == done['runs'][0]['eval']['protocol'] and r.seeds == done['runs'][0]['eval']['seeds'], 'not rat_main protocol'
+    assert r.protocol == want['protocol'] and r.seeds == want['seeds'], 'not rat_main protocol'
     rand = next(x for x in main['sets'] if x['method'] == 'random real' and x['ipc'] == ipc)
     out = dict(command=f'python figures/rat_main/cpu/trace_length.py eval {ipc} {steps} CKPT_DIR', ipc=ipc, steps=steps,
                long=r.to_dict(), committed=dict(steps=done['runs'][0]['steps'], mean=done['mean'], std=done['std'],
