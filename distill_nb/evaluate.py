@@ -156,7 +156,7 @@ class EvalResult:
 def same_preprocess(a:Preprocess, b:Preprocess) -> bool:
     "Whether two preprocessings map pixels to the same model space (the forward map; `W_inv` is derived from `W`)."
     for u, v in ((a.state()[k], b.state()[k]) for k in ('kind', 'mean', 'std', 'W', 'per_image')):
-        if u is v: continue  # the set carries the task's own preprocessing: nothing to compare (a 12288-square W costs seconds)
+        if u is v: continue  # the set carries the task's own preprocessing: nothing to compare (allclose on a 3072-square ZCA W: ~0.05 s per call)
         if torch.is_tensor(u) or torch.is_tensor(v):
             if not (torch.is_tensor(u) and torch.is_tensor(v) and u.shape == v.shape and torch.allclose(u.cpu(), v.cpu(), atol=1e-6)):
                 return False

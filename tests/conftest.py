@@ -10,7 +10,7 @@ SHARED = Path(os.environ.get('DISTILL_NB_DATA', ROOT.parent/'shared'/'data'))
 
 
 # Test files, heaviest first, by their pytest --durations on the 2-core machine (seconds of one worker): paper and quick dry
-# runs 165 / 122 (2026-12-01), MTT on CIFAR 86, torchrun jobs 83, RaT-BPTT on CIFAR 81, the GPU check's tiny mode 30, then files
+# runs 165 / 122 (2026-12-01), MTT on CIFAR 86, torchrun jobs 83, RaT-BPTT on CIFAR 81, the GPU check's tiny mode 40, then files
 # of about 10-35 s (2026-11-30). With `--dist loadfile --no-loadscope-reorder` (.ci/test) the two workers take files in this
 # order, so a long file never starts last while the other worker idles (xdist's default order, by number of tests, put the
 # one-test 80 s files at the end).

@@ -1,7 +1,7 @@
 """The GPU check's tiny mode (`benchmarks/gpu_check.py --device cpu --tiny`): every step of the script a GPU session runs, at tiny
 shapes on one CPU thread, so it is known to work before GPU time is spent. It also checks that RaT-BPTT's graph and recompute
 backward agree (float64, and 20 float32 meta-steps) and that vmapped evaluation equals sequential; performance targets read
-"n/a (cpu)". Run here, inside the pytest pool, rather than as its own step after it, so its 30 s of one thread share the workers."""
+"n/a (cpu)". Run here, inside the pytest pool, rather than as its own step after it, so its 30-40 s of one thread share the workers."""
 import json, os, subprocess, sys
 from pathlib import Path
 
