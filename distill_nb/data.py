@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #9d78afb9
 from __future__ import annotations
-import hashlib, io, os, tarfile, warnings
+import functools, hashlib, io, os, tarfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,14 +174,19 @@ def _not_found(name, looked) -> FileNotFoundError:
         f"'{name}/' or '{name}*.tar.gz', or at the tarball itself. Expected layout: train/<class>/<image> and "
         f"test/<class>/<image> (torchvision ImageFolder), e.g. export DISTILL_NB_DATA=../shared/data")
 
+@functools.lru_cache(maxsize=32)
+def _file_hash(path:str, size:int, mtime_ns:int) -> str:
+    "sha1 of a file's bytes, once per process for a given path, size and date (CIFAR-10's 19 MB JPEG tarball: 0.02 s)."
+    h = hashlib.sha1()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()[:12]
+
 def _source_key(src:Path) -> str:
     "Cache key of a dataset source: a file's content hash (a copy, a move or a remount with new dates reuses the cache), a folder's path and date."
-    h = hashlib.sha1()
-    if src.is_file():
-        with open(src, 'rb') as f:
-            for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)  # CIFAR-10's JPEG tarball (19 MB): ~0.05 s
-    else: h.update(f'{src.resolve()}|{src.stat().st_mtime_ns}'.encode())
-    return h.hexdigest()[:12]
+    st = src.stat()
+    if src.is_file(): return _file_hash(str(src.resolve()), st.st_size, st.st_mtime_ns)
+    return hashlib.sha1(f'{src.resolve()}|{st.st_mtime_ns}'.encode()).hexdigest()[:12]
 
 # %% ../nbs/01_data.ipynb #a31eee8d
 def _load_digits() -> dict:
