@@ -78,26 +78,27 @@ def check_out_file(path, what:str='output file') -> Path:
     return path
 
 # %% ../nbs/00_core.ipynb #867352ce
-def git_sha(path=None) -> str|None:
-    "The git commit of the repository containing `path` (default: this package), or None."
+def _git(args:list, path) -> str|None:
+    "stdout of `git ARGS` in the repository containing `path` (default: this package); None outside git or without git."
     import distill_nb
     path = Path(path or distill_nb.__file__).resolve()
-    try:
-        out = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=path if path.is_dir() else path.parent,
-                             capture_output=True, text=True, timeout=10)
+    try: out = subprocess.run(['git', *args], cwd=path if path.is_dir() else path.parent, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError): return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+def git_sha(path=None) -> str|None:
+    """The git commit of the repository containing `path` (default: this package). Outside git (a copy of the tree, e.g. on a
+    lent GPU machine): $DISTILL_NB_GIT_SHA if set (benchmarks/device_run.sh sets it), else None."""
+    out = _git(['rev-parse', 'HEAD'], path)
+    return (out or '').strip() or os.environ.get('DISTILL_NB_GIT_SHA') or None
 
 def git_dirty(path=None) -> bool|None:
-    "Whether the repository containing `path` (default: this package) has uncommitted changes to tracked files outside `figures/` (results); None outside git."
-    import distill_nb
-    path = Path(path or distill_nb.__file__).resolve()
-    try:
-        out = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)figures'],
-                             cwd=path if path.is_dir() else path.parent,
-                             capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError): return None
-    return bool(out.stdout.strip()) if out.returncode == 0 else None
+    """Whether the repository containing `path` (default: this package) has uncommitted changes to tracked files outside
+    `figures/` (results). Outside git: $DISTILL_NB_GIT_DIRTY ('1' or '0') if set, else None."""
+    out = _git(['status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)figures'], path)
+    if out is not None: return bool(out.strip())
+    env = os.environ.get('DISTILL_NB_GIT_DIRTY')
+    return None if env is None else env == '1'
 
 # %% ../nbs/00_core.ipynb #75510150
 def provenance(device=None) -> dict:

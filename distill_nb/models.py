@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['NORMS', 'POOLS', 'VGG11_CFG', 'NETWORKS', 'norm_layer', 'ConvNet', 'BasicBlock', 'ResNet18', 'VGG11', 'AlexNet',
-           'get_network', 'check_input', 'init_network', 'count_params', 'functional', 'stack_networks']
+           'get_network', 'check_input', 'init_network', 'count_params', 'functional', 'vmap_takes_channels_last',
+           'stack_networks']
 
 # %% ../nbs/02_models.ipynb #1a9608fa
 import copy
-from functools import partial
+from functools import lru_cache, partial
 
 import torch
 import torch.nn as nn
@@ -204,6 +205,15 @@ def functional(model:nn.Module, # the network to use as a template
     return params, buffers, fn
 
 # %% ../nbs/02_models.ipynb #635b3860
+@lru_cache(None)
+def vmap_takes_channels_last() -> bool:
+    """Whether this torch's `vmap` runs GroupNorm on a channels-last batch. torch 2.11 (the lent GPU machine's) raises "NYI:
+    querying is_contiguous inside of vmap for memory_format other than torch.contiguous_format"; 2.14 runs it."""
+    x = torch.zeros(2, 2, 2, 2).contiguous(memory_format=torch.channels_last)[None]  # (K=1, B, C, H, W), channels-last per network
+    try: vmap(lambda t: F.group_norm(t, 2))(x)
+    except RuntimeError: return False
+    return True
+
 def stack_networks(models:list, # networks of identical architecture
                   ):
     "Stacked params and buffers of `models` and `fn(params, buffers, x, train=True)` mapping x (K, B, C, H, W) to (K, B, classes)."
@@ -212,5 +222,8 @@ def stack_networks(models:list, # networks of identical architecture
     def call(p, b, x): return functional_call(base, (p, b), (x,))
     def fn(params, buffers, x, train:bool=True):
         base.train(train)  # BatchNorm: batch statistics (train) or running statistics (eval)
+        # images decoded from JPEG keep a channels-last layout unless a ZCA whitening copied them (standardize, none);
+        # where vmap cannot take that (see above) they are copied to the standard layout, elsewhere left as they are
+        if not vmap_takes_channels_last(): x = x.contiguous()
         return vmap(call)(params, buffers, x)
     return params, buffers, fn
