@@ -1,5 +1,5 @@
 """RaT-BPTT meta-step, graph vs recompute backward (`RatConfig.backward`, `.compile`): peak memory vs the window W, and time per meta-step."""
-import argparse, dataclasses, json, os, statistics, subprocess, sys, time
+import argparse, dataclasses, json, os, statistics, subprocess, sys, time, warnings
 from pathlib import Path
 
 import torch
@@ -40,7 +40,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
     "Peak memory of one meta-step at c = T - W (after a warm-up meta-step), then the median time of `repeats` more."
-    with flush_denormal(): return _measure(cfg, dev, repeats)  # as distill's loop
+    with flush_denormal(), warnings.catch_warnings(record=True) as caught:  # as distill's loop
+        warnings.simplefilter('always')
+        out = _measure(cfg, dev, repeats)
+    # a compiled variant whose compile failed ran eagerly (core.compiled warns): its time is not a compiled time
+    return dict(out, compile_failed=[str(w.message) for w in caught if 'torch.compile failed' in str(w.message)])
 
 def _measure(cfg:RatConfig, dev:torch.device, repeats:int) -> dict:
     task = random_task(cfg, dev)

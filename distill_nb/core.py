@@ -176,17 +176,21 @@ def flush_denormal(on:bool=True):
     finally: torch.set_flush_denormal(before)
 
 # %% ../nbs/00_core.ipynb #c0a1e7d3
-def compiled(f, on:bool, who:str, what:str):
-    "`torch.compile(f)` if `on`, falling back to `f` with a one-line warning (`who`: ... running `what` eagerly) when the compiler fails."
+def compiled(f, on:bool, who:str, what:str,
+             static:bool=False, # where the symbolic-shape compile fails, retry with static shapes (for steps with no int argument that changes)
+            ):
+    "`torch.compile(f, dynamic=True)` if `on`, falling back to `f` with a one-line warning (`who`: ... running `what` eagerly) when the compiler fails."
     if not on: return f
-    cf, ok = torch.compile(f, dynamic=True), [True]
+    ways = [dict(dynamic=True)] + ([dict(dynamic=False)] if static else [])
+    cf = [torch.compile(f, **ways.pop(0))]
     def call(*args):
-        if ok[0]:
-            try: return cf(*args)
-            except Exception as e:  # e.g. no C++ compiler: eager from now on
-                ok[0] = False
-                warnings.warn(f'{who}: torch.compile failed ({type(e).__name__}: {str(e).strip().splitlines()[0][:120]}); '
-                              f'running {what} eagerly.', stacklevel=2)
+        while cf[0] is not None:
+            try: return cf[0](*args)
+            except Exception as e:  # e.g. no C++ compiler, or a trace this torch cannot do: the next way, else eager from now on
+                cf[0] = torch.compile(f, **ways.pop(0)) if ways else None
+                if cf[0] is None:
+                    warnings.warn(f'{who}: torch.compile failed ({type(e).__name__}: {str(e).strip().splitlines()[0][:120]}); '
+                                  f'running {what} eagerly.', stacklevel=2)
         return f(*args)
     return call
 

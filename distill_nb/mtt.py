@@ -156,7 +156,7 @@ def student_steps(cfg:MTTConfig, channels:int, num_classes:int, im_size:int, dev
     if key not in _STEPS:
         params, _, fn = functional(init_network(cfg.net, channels, num_classes, im_size, seed=0, device=device, **cfg.net_kwargs))
         step = student_step_fn(fn, list(params), [tuple(p.shape) for p in params.values()])
-        comp = lambda f: compiled(f, cfg.compile, 'mtt', 'the student steps')
+        comp = lambda f: compiled(f, cfg.compile, 'mtt', 'the student steps', static=True)  # no changing int argument (torch 2.11)
         _STEPS[key] = dict(plain=comp(step), vjp=comp(student_vjp_fn(step)))
     return _STEPS[key]
 
