@@ -16,12 +16,23 @@ from tqdm.auto import tqdm
 from . import dist
 
 # %% auto #0
-__all__ = ['DRY_RUN_ENV', 'SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'atomic_write_bytes',
-           'atomic_write_json', 'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty', 'provenance',
-           'resolve_device', 'set_threads', 'dry_run', 'clamp_value', 'dry_run_caps', 'flush_denormal', 'compiled',
-           'progress_bar', 'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset', 'load_synset',
-           'synset_grid', 'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states', 'Checkpointer',
-           'without', 'run_loop']
+__all__ = ['DRY_RUN_ENV', 'SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'check_numpy_bridge',
+           'atomic_write_bytes', 'atomic_write_json', 'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty',
+           'provenance', 'resolve_device', 'set_threads', 'dry_run', 'clamp_value', 'dry_run_caps', 'flush_denormal',
+           'compiled', 'progress_bar', 'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset',
+           'load_synset', 'synset_grid', 'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states',
+           'Checkpointer', 'without', 'run_loop']
+
+# %% ../nbs/00_core.ipynb #b89a9efd
+def check_numpy_bridge(from_numpy=torch.from_numpy):
+    "Raise a one-line ImportError naming the fix when this torch cannot exchange arrays with this numpy."
+    try: from_numpy(np.zeros(1, dtype=np.float32))
+    except RuntimeError as e:
+        raise ImportError(f'torch {torch.__version__} cannot exchange arrays with numpy {np.__version__} ({e}): torch before 2.3 is '
+                          "built against numpy 1; pip install 'numpy<2' 'pandas<3' 'scikit-learn<1.7' 'matplotlib<3.10' "
+                          "'pyarrow<20', or a newer torch.") from None
+
+check_numpy_bridge()
 
 # %% ../nbs/00_core.ipynb #f3e7c7c6
 def _umask() -> int:
