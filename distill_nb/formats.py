@@ -14,7 +14,7 @@ from PIL import Image
 
 from .core import (Preprocess, SynSet, atomic_write_bytes, atomic_write_json, check_out_dir, load_synset,
     provenance, save_synset)
-from .data import PREPROCESSORS, dataset_info, fit_preprocess, load_dataset
+from .data import PREPROCESSORS, dataset_info, fit_preprocess, fitted_preprocess, load_dataset
 from .evaluate import same_preprocess
 
 # %% auto #0
@@ -49,7 +49,9 @@ def space_preprocess(space:str, # one of `SPACES`
         m, s = table[dataset]
         return Preprocess('standardize', mean=torch.tensor(m), std=torch.tensor(s))
     key = (space, dataset, str(data))
-    if key not in _FITTED: _FITTED[key] = fit_preprocess(space, load_dataset(dataset, path=data).x_train.float()/255)
+    if key not in _FITTED:  # whitenings are also kept in the data cache (`fitted_preprocess`): a new process reads them back
+        ds = load_dataset(dataset, path=data)
+        _FITTED[key] = fitted_preprocess(space, ds, torch.arange(len(ds.y_train)), device='cpu')
     return _FITTED[key]
 
 # %% ../nbs/07_formats.ipynb #eb5682dc
