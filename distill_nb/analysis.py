@@ -16,7 +16,7 @@ from .scores import hardness, hardness_buckets, set_logits
 _all_ = ['hardness', 'hardness_buckets', 'set_logits']  # re-exported: they live in `scores`
 
 # %% auto #0
-__all__ = ['bucket_accuracy', 'meta_grad_stats', 'hardness', 'hardness_buckets', 'set_logits']
+__all__ = ['bucket_accuracy', 'meta_grad_stats', 'flattened', 'hardness', 'hardness_buckets', 'set_logits']
 
 # %% ../nbs/12_analysis.ipynb #91ca730b
 def bucket_accuracy(s:SynSet, task:Task, buckets:torch.Tensor, protocol:Protocol|str='rat_bptt', k:int=5,
@@ -45,3 +45,14 @@ def meta_grad_stats(task:Task, cfg:RatConfig, x:torch.Tensor, y:torch.Tensor, n:
     var = float(((G - mean)**2).sum(1).mean())
     return dict(n=n, norm_mean=float(norms.mean()), norm_std=float(norms.std(unbiased=False)), variance=var,
                 relative_variance=var/float((mean**2).sum()))
+
+# %% ../nbs/12_analysis.ipynb #4e0bc76a
+def flattened(evals:list, tol:float=2.0) -> dict:
+    "Has a run's validation trace (`evals`: dicts with 'step' and 'val', by step) flattened: did its second half add under `tol` points?"
+    evals = sorted(evals, key=lambda e: e['step'])
+    if len(evals) < 2: raise ValueError(f'{len(evals)} validation scores: a trend needs at least 2; run with eval_every set.')
+    last = evals[-1]
+    mid = [e for e in evals[:-1] if e['step'] <= last['step']/2]
+    if not mid: raise ValueError(f"no validation score at or before half-way (step {last['step']/2:g}); use a smaller eval_every.")
+    gain = float(last['val'] - mid[-1]['val'])
+    return dict(flat=gain < tol, gain=gain, from_step=mid[-1]['step'], to_step=last['step'], tol=tol)
