@@ -519,14 +519,14 @@ def reproduce_cmd(profile:str='smoke', # smoke (CPU), quick (one GPU) or paper; 
                   dry_run:bool=False, # every budget clamped to the least that runs each code path (CPU, minutes), into OUT/EXP/PROFILE-dry-run; prints the real run's time estimates
                   data:str=None, # folder holding the datasets (default: $DISTILL_NB_DATA); checked before anything starts
                  ):
-    "Regenerate the experiments' results and figures with papermill (profiles smoke / quick / paper)."
+    "Regenerate the experiments' results and figures with papermill (profiles smoke / cpu / quick / paper)."
     if out: check_out_dir(out, '--out')
     sets = {**({'threads': threads} if threads is not None else {}), **rp.parse_sets(set)}
     if dry_run: print(_estimates(profile, only, sets, profiles))
     recs = rp.reproduce(profile, only, sets, out, device, jobs, kernel, force, extra=profiles, timeout=timeout, dry_run=dry_run, data=data)
     print(rp.summary(recs))
     root = Path(out) if out else rp.default_out(rp.load_registry(extra=profiles), dry_run)
-    if not no_report: print(f"wrote {write_report(root, profiles=(f'{profile}-dry-run',) if dry_run else ('smoke', 'quick', 'paper'), registry=rp.find_root()/rp.REGISTRY)}")
+    if not no_report: print(f"wrote {write_report(root, profiles=(f'{profile}-dry-run',) if dry_run else None, registry=rp.find_root()/rp.REGISTRY)}")
     failed = [r['name'] for r in recs if r['status'] == 'failed']
     if failed:
         print(f"{len(failed)} experiment(s) failed: {', '.join(failed)} (see their reproduce.json and executed notebook)", file=sys.stderr)

@@ -4,7 +4,7 @@ import json, os, signal, subprocess, sys, threading, time
 import pytest
 
 ARGS = ['distill-nb', 'reproduce', '--profile', 'smoke', '--only', 'rat_main',
-        '--set', 'settings=[{preset: digits-smoke, ipc: 1, steps: 30}]', 'k=2', 'full_data=false']
+        '--set', 'settings=[{preset: digits-smoke, ipc: 1, steps: 30}]', 'eval_every=10', 'k=2', 'full_data=false']
 
 
 def test_reproduce_runs_a_notebook_then_skips_it_and_refuses_another_config(tmp_path):
@@ -14,7 +14,10 @@ def test_reproduce_runs_a_notebook_then_skips_it_and_refuses_another_config(tmp_
     res = json.loads((out/'results.json').read_text())
     rows = {x['method']: x for x in res['rows']}
     assert set(rows) == {'RaT-BPTT', 'random real'} and all(len(x['accs']) == 2 and x['setting'] == 'IPC 1' for x in rows.values())
-    assert next(s for s in res['sets'] if s['method'] == 'RaT-BPTT')['runs'][0]['steps'] == 30
+    run = next(s for s in res['sets'] if s['method'] == 'RaT-BPTT')['runs'][0]
+    assert run['steps'] == 30 and [e['step'] for e in run['val_trace']] == [10, 20, 30]  # the validation trace (eval_every=10)
+    assert run['flat']['from_step'] == 10 and run['flat']['gain'] == run['val_trace'][2]['val'] - run['val_trace'][0]['val']
+    assert 'validation trace over the second half of each run: digits IPC 1' in res['budget']
     assert [c['id'] for c in res['claims']] == ['beats_random'] and res['budget'].startswith('1 distilled set(s) x 2 networks')
     assert res['config']['profile'] == 'smoke' and 'distill-nb reproduce' in res['config']['command']
     assert (out/'rat_main.png').stat().st_size > 10_000 and (out/'rat_main.ipynb').exists()

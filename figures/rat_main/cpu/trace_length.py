@@ -1,4 +1,7 @@
 """Run by hand: how many meta-steps do rat_main's cpu settings need before the outer-loss trace flattens? (issue 11)
+Kept as the record of why rat_main's cpu rows no longer use the authors' outer lr: these runs are at outer lr 1e-3, where
+neither trace flattened inside the 45-minute cap; outer_lr.py chose 1e-2 on the validation split, and rat_main now scores
+each run on that split during distillation (its validation trace, read by analysis.flattened).
   python trace_length.py run IPC STEPS [CKPT_DIR]   one long run of rat_main's cpu row for IPC (1 or 10), compiled recompute path,
                                                     checkpoints every 50 meta-steps in CKPT_DIR (default runs/trace_length/ipcIPC;
                                                     a finished run is read back from its checkpoint), writes trace_length_ipcIPC.json
