@@ -5,7 +5,7 @@
   python outer_lr.py report                        the table of those files (validation accuracy per meta-step, loss per pass)
 
 Why: at the authors' outer lr (1e-3) neither trace is flat within the cap (trace_length.py: IPC 1 needs ~1,250 meta-steps, IPC 10
-more than 900, ~58 min). The sets start from random real images here (not the authors' unit-norm noise, whose pixels are ~50x
+more than 900, ~58 min). The sets start from random real images here (not the authors' unit-norm noise, whose pixels are ~25x
 smaller), so the authors' step size moves them slowly. The choice is made on a validation split only: 100 images per class held
 out of the training split (the distillation never sees them), 2 networks per score, the rat_bptt protocol at width 32, as rat_main
 evaluates. The test split is not touched."""
