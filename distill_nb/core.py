@@ -16,12 +16,12 @@ from tqdm.auto import tqdm
 from . import dist
 
 # %% auto #0
-__all__ = ['DRY_RUN_ENV', 'SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'check_numpy_bridge',
+__all__ = ['DRY_RUN_ENV', 'MALLOC_ENV', 'SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'check_numpy_bridge',
            'atomic_write_bytes', 'atomic_write_json', 'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty',
            'provenance', 'resolve_device', 'set_threads', 'dry_run', 'clamp_value', 'dry_run_caps', 'flush_denormal',
-           'compiled', 'progress_bar', 'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta', 'save_synset',
-           'load_synset', 'synset_grid', 'export_png', 'export_pt', 'seed_everything', 'rng_states', 'set_rng_states',
-           'Checkpointer', 'without', 'run_loop']
+           'keep_heap', 'compiled', 'progress_bar', 'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta',
+           'save_synset', 'load_synset', 'synset_grid', 'export_png', 'export_pt', 'seed_everything', 'rng_states',
+           'set_rng_states', 'Checkpointer', 'without', 'run_loop']
 
 # %% ../nbs/00_core.ipynb #b89a9efd
 def check_numpy_bridge(from_numpy=torch.from_numpy):
@@ -185,6 +185,19 @@ def flush_denormal(on:bool=True):
     torch.set_flush_denormal(on)
     try: yield
     finally: torch.set_flush_denormal(before)
+
+# %% ../nbs/00_core.ipynb #34cd524e
+MALLOC_ENV = {'MALLOC_MMAP_THRESHOLD_': str(1 << 30), 'MALLOC_TRIM_THRESHOLD_': str(1 << 30)}  # glibc's names; 1 GiB each
+
+def keep_heap(threshold:int=1 << 30) -> bool:
+    "Serve blocks under `threshold` bytes from the heap and keep as much freed (glibc `mallopt`); False where that is not possible."
+    if any(k in os.environ for k in MALLOC_ENV): return False  # the environment's own setting stays (glibc applied it at start)
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError): return False  # not glibc (macOS, Windows, musl without mallopt)
+    return bool(mallopt(-3, ctypes.c_int(threshold)) and mallopt(-1, ctypes.c_int(threshold)))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
 
 # %% ../nbs/00_core.ipynb #c0a1e7d3
 def compiled(f, on:bool, who:str, what:str,

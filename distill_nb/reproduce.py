@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from .core import DRY_RUN_ENV, atomic_write_json, clamp_value, git_sha, progress_bar
+from .core import DRY_RUN_ENV, MALLOC_ENV, atomic_write_json, clamp_value, git_sha, progress_bar
 
 # %% auto #0
 __all__ = ['REGISTRY', 'AUTO', 'DRY_RUN', 'find_root', 'load_registry', 'declared_parameters', 'resolve', 'config_hash',
@@ -187,7 +187,8 @@ def run_one(reg:dict, job:dict, profile:str, device:str, kernel:str='python3', t
     cmd = f"distill-nb reproduce --profile {profile} --only {job['name']}" + (' --dry-run' if dry else '')
     params.update(out_dir=str(out.resolve()), profile=job.get('label', profile), command=cmd)
     (out/'params.yaml').write_text(yaml.safe_dump(params))
-    env = {**os.environ, 'IN_TEST': '1', **{k: str(v) for k, v in (reg['profiles'][profile].get('env') or {}).items()}}
+    # MALLOC_ENV first: the notebooks' large blocks stay in their heaps (core.keep_heap), unless the environment says otherwise
+    env = {**MALLOC_ENV, **os.environ, 'IN_TEST': '1', **{k: str(v) for k, v in (reg['profiles'][profile].get('env') or {}).items()}}
     env.pop(DRY_RUN_ENV, None)
     if data: env['DISTILL_NB_DATA'] = str(Path(data).resolve())
     if dry: env[DRY_RUN_ENV] = json.dumps({k: v for k, v in DRY_RUN.items() if k != 'folders'})
