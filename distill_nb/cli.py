@@ -14,7 +14,7 @@ from . import dist
 from .core import (ArtifactError, SynSet, atomic_write_json, check_out_dir, check_out_file, keep_heap,
     export_png, export_pt, provenance, resolve_device, set_threads)
 from .data import DATASETS, dataset_info, load_dataset, prepare
-from .evaluate import evaluate, features, full_synset, get_protocol, random_synset, reference_network
+from .evaluate import evaluate, features, full_synset, get_protocol, random_synset, reference_network, reuse_networks
 from . import rat_bptt as rb
 from .trajectories import ExpertConfig, train_buffer
 from .scores import SCORE_KINDS, check_score, hardness_for
@@ -277,11 +277,12 @@ def rat_bptt(dataset:str=None, # dataset name (with --ipc, picks the preset; def
                          'pass --data PATH or set DISTILL_NB_DATA.') from None
     vpc = val_per_class if val_per_class is not None else (10 if cfg.dataset == 'digits' else 500)
     task = prepare(ds, cfg.preprocess, val_per_class=vpc, seed=seed, device=dev)
-    s = rb.distill(task, cfg, out=out, eval_every=eval_every, eval_kw=dict(k=eval_k, **ekw),
-                   checkpoint_every=checkpoint_every, progress=not quiet)
-    s.meta['eval_protocol'] = dict(name='rat_bptt', overrides=ekw)  # `distill-nb eval` uses it by default
-    if dist.is_main(): s.save(out/'synset.synset')
-    r = evaluate(s, task, 'rat_bptt', k=k, progress=not quiet, **ekw)  # every rank: the seeds are split across ranks
+    with reuse_networks():  # the test score reuses the networks of the last validation score (the same set, protocol and seeds)
+        s = rb.distill(task, cfg, out=out, eval_every=eval_every, eval_kw=dict(k=eval_k, **ekw),
+                       checkpoint_every=checkpoint_every, progress=not quiet)
+        s.meta['eval_protocol'] = dict(name='rat_bptt', overrides=ekw)  # `distill-nb eval` uses it by default
+        if dist.is_main(): s.save(out/'synset.synset')
+        r = evaluate(s, task, 'rat_bptt', k=k, progress=not quiet, **ekw)  # every rank: the seeds are split across ranks
     if dist.is_main():
         export_png(s, out/'synset.png')
         atomic_write_json(out/'results.json', dict(preset=name, config=s.meta['config'], test=r.to_dict(), meta_steps=s.meta['steps'],

@@ -97,7 +97,8 @@ def notebook_defaults(notebook) -> dict:
     return ns
 
 def _n_train(dataset:str, val_per_class:int) -> int: return SPLITS[dataset][0] - val_per_class*SPLITS[dataset][2]
-def _rat(row:dict, **kw) -> rat_bptt.RatConfig: return rat_bptt.preset(row['preset'], **{**{k: v for k, v in row.items() if k != 'preset'}, **kw})
+def _rat(row:dict, **kw) -> rat_bptt.RatConfig:  # a rat_main row may carry its own eval_every, not a RatConfig field
+    return rat_bptt.preset(row['preset'], **{**{k: v for k, v in row.items() if k not in ('preset', 'eval_every')}, **kw})
 def _sel(row:dict, **kw) -> selmatch.SelMatchConfig: return selmatch.preset(row['preset'], **{**{k: v for k, v in row.items() if k != 'preset'}, **kw})
 def _rat_eval(cfg, p, n_set, k): return eval_terms(cfg.dataset, 'rat_bptt', p['eval_kw'], n_set, k)  # as the notebooks: eval_kw only
 def _sel_eval(cfg, p, n_set, k, split='test', **kw):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_evaluate.ipynb #0709fb25
 from __future__ import annotations
-import dataclasses, math, time
+import contextlib, dataclasses, hashlib, json, math, time
 from dataclasses import dataclass, field
 
 import torch
@@ -20,7 +20,7 @@ from .optim import adam, init_state, sgd
 # %% auto #0
 __all__ = ['PROTOCOLS', 'Protocol', 'get_protocol', 'soft_cross_entropy', 'train_networks', 'accuracy', 'EvalResult',
            'same_preprocess', 'check_set', 'evaluate', 'validator', 'full_synset', 'check_rows', 'random_synset',
-           'reference_network', 'features']
+           'reference_network', 'features', 'reuse_networks']
 
 # %% ../nbs/04_evaluate.ipynb #87ebb0b5
 @dataclass
@@ -145,6 +145,7 @@ class EvalResult:
     n_train:int # size of the evaluated set
     wall_time:float # seconds
     meta:dict=field(default_factory=dict) # provenance
+    reused:int=0 # networks taken from `reuse_networks` instead of trained again
     @property
     def mean(self) -> float: return float(torch.tensor(self.accs).mean())
     @property
@@ -175,6 +176,29 @@ def check_set(s:SynSet, task:Task):
         raise ValueError(f'The set was stored with {s.preprocess.kind!r} preprocessing but the task uses a different '
                          f'{task.preprocess.kind!r} one: build the task with prepare(dataset, preprocess=synset.preprocess).')
 
+# %% ../nbs/04_evaluate.ipynb #2e50f1c3
+# the store of `reuse_networks` (section "Reusing trained networks" below), read by `evaluate`
+_REUSE:dict|None = None  # while `reuse_networks` is open: dict(sets=max sets kept, store=[(key, {seed: (params, buffers, fn)}), ...])
+
+def _set_key(s:SynSet, p:Protocol, device) -> str:
+    "A digest of everything a network trained by `evaluate` on `s` under `p` depends on, apart from its seed."
+    h = hashlib.sha1(json.dumps([dataclasses.asdict(p), str(device), s.num_classes], sort_keys=True, default=str).encode())
+    for t in (s.images, s.labels, s.distilled, s.lr if p.use_learned_lr else None):
+        if t is None: h.update(b'none'); continue
+        t = torch.as_tensor(t).detach()
+        h.update(f'{t.dtype} {tuple(t.shape)} {t.stride()}'.encode())  # the layout too: channels-last images train differently
+        h.update(t.cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
+
+def _kept(s:SynSet, p:Protocol, device) -> dict|None:
+    "Inside `reuse_networks`: the (mutable) dict of networks kept for this set and protocol, by seed; None outside."
+    if _REUSE is None: return None
+    key, store = _set_key(s, p, device), _REUSE['store']
+    hit = [e for e in store if e[0] == key]
+    entry = hit[0] if hit else (key, {})
+    store[:] = ([e for e in store if e[0] != key] + [entry])[-_REUSE['sets']:]  # most recently used last
+    return entry[1]
+
 # %% ../nbs/04_evaluate.ipynb #ddb05c25
 def evaluate(s:SynSet, task:Task, protocol:Protocol|str='rat_bptt', k:int=5, seeds:list|None=None, split:str='test',
              vmap:bool|None=None, progress:bool=False, **overrides) -> EvalResult:
@@ -192,16 +216,20 @@ def evaluate(s:SynSet, task:Task, protocol:Protocol|str='rat_bptt', k:int=5, see
     t0 = time.time()
     if vmap is None: vmap = task.device.type == 'cuda'  # vmapped training measured slower than sequential on CPU
     mine = dist.shard(len(seeds))  # under torchrun: seed i is trained by rank i % world, and the accuracies gathered
-    groups = [mine] if vmap else [[i] for i in mine]
-    done = {}
-    for g in groups:
+    kept = _kept(s, p, task.device)  # inside `reuse_networks`: this set's networks trained so far, by seed (else None)
+    new = [i for i in mine if kept is None or seeds[i] not in kept]
+    done = {i: (100*accuracy(*kept[seeds[i]], x_eval, y_eval)[0], True) for i in mine if i not in new}  # i -> (accuracy, reused)
+    for g in [new] if vmap else [[i] for i in new]:
         if not g: continue
         nets = train_networks(s.images.detach(), s.labels.detach(), s.num_classes, p, [seeds[i] for i in g], s.distilled, s.lr,
                               progress and dist.is_main())
-        done.update(zip(g, (100*a for a in accuracy(*nets, x_eval, y_eval))))
+        done.update(zip(g, ((100*a, False) for a in accuracy(*nets, x_eval, y_eval))))
+        if kept is not None: kept.update({seeds[i]: ({n: v[j:j + 1] for n, v in nets[0].items()}, {n: v[j:j + 1] for n, v in nets[1].items()},
+                                                     nets[2]) for j, i in enumerate(g)})
     for part in dist.gather(done) if dist.world()[1] > 1 else []: done.update(part)
-    accs = [done[i] for i in range(len(seeds))]
-    return EvalResult(accs, seeds, split, dataclasses.asdict(p), len(s), time.time() - t0, provenance(task.device))
+    accs = [done[i][0] for i in range(len(seeds))]
+    return EvalResult(accs, seeds, split, dataclasses.asdict(p), len(s), time.time() - t0, provenance(task.device),
+                      reused=sum(done[i][1] for i in range(len(seeds))))
 
 # %% ../nbs/04_evaluate.ipynb #9eaa89d1
 def validator(task:Task, protocol:Protocol|str, eval_every:int, eval_kw:dict|None=None):
@@ -259,3 +287,14 @@ def features(net:torch.nn.Module, x:torch.Tensor, batch:int=1000) -> torch.Tenso
         for i in range(0, len(x), batch): net.eval()(x[i:i + batch])
     finally: h.remove()
     return torch.cat(out)
+
+# %% ../nbs/04_evaluate.ipynb #f2cae50d
+@contextlib.contextmanager
+def reuse_networks(sets:int=1, # networks of this many distinct (set, protocol) pairs are kept, the most recently used
+                  ):
+    "Inside this block `evaluate` reuses a network it trained before on the same set, protocol and seed instead of training it again."
+    global _REUSE
+    if sets < 1: raise ValueError(f'sets={sets}: keep the networks of at least 1 set.')
+    outer, _REUSE = _REUSE, dict(sets=sets, store=[])
+    try: yield _REUSE['store']
+    finally: _REUSE = outer
