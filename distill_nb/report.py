@@ -69,7 +69,8 @@ def rows_table(rows:list, # tidy rows (see `tidy_row`)
                reference:str|None=None, # a method: add each row's mean minus that method's mean in the same setting
               ) -> str:
     "Markdown tables (one per group) of tidy rows: mean +- std over every network, the paper's number, the gap to `reference`."
-    ms = {tuple(r.get(c) for c in _KEY): (np.mean(r['accs']), np.std(r['accs'])) for r in rows if r.get('accs')}  # population std
+    ms = {tuple(r.get(c) for c in _KEY): (np.mean(r['accs']), np.std(r['accs']) if len(r['accs']) > 1 else None)  # population std;
+          for r in rows if r.get('accs')}  # one network: its accuracy alone
     ref = f'row - {reference}'
     extra = list(dict.fromkeys(k for r in rows for k in r if k not in (*_KEY, 'net', 'accs', 'group', 'budget')))
     lines = []
