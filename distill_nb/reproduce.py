@@ -195,7 +195,8 @@ def run_one(reg:dict, job:dict, profile:str, device:str, kernel:str='python3', t
     if device.startswith('cuda:'): env['CUDA_VISIBLE_DEVICES'] = device.split(':')[1]
     if device == 'cpu': env['CUDA_VISIBLE_DEVICES'] = ''
     rec = dict(name=job['name'], profile=job.get('label', profile), params=job['params'], hash=job['hash'], status='running', started=time.time(),
-               git_sha=git_sha(reg['dir']), device=device, kernel=kernel, command=cmd, notebook=e['notebook'])
+               git_sha=git_sha(reg['dir']), device=device, kernel=kernel, command=cmd, notebook=e['notebook'],
+               runner_argv=[Path(sys.argv[0]).name, *sys.argv[1:]])  # the command that ran it (`command` regenerates this one)
     atomic_write_json(out/'reproduce.json', rec)
     args = [sys.executable, '-m', 'papermill', str(nb), str(out/f"{job['name']}.ipynb"), '-f', str(out/'params.yaml'),
             '-k', kernel, '--cwd', str(nb.parent), '--no-progress-bar']

@@ -1,9 +1,14 @@
 """Run by hand: which outer learning rate lets rat_main's cpu rows flatten inside the 45-minute cap? (issue 11)
-  python outer_lr.py run IPC LR STEPS [EVERY]      rat_main's cpu row for IPC with outer_lr LR and STEPS meta-steps (compiled
+  python outer_lr.py run IPC LR STEPS [EVERY] [bpc=B] [unroll=T]
+                                                   rat_main's cpu row for IPC with outer_lr LR and STEPS meta-steps (compiled
                                                    recompute path), its set scored on a held-out validation split every EVERY
-                                                   (default 100) meta-steps; writes outer_lr_ipcIPC_lrLR.json (checkpoints
-                                                   in runs/outer_lr/, git-ignored, so a longer run resumes a shorter one)
+                                                   (default 100) meta-steps; bpc: the inner batch_per_class (default the
+                                                   preset's, min(IPC, 10)), unroll: T (default 60; the window stays 20);
+                                                   writes outer_lr_ipcIPC_lrLR[_bpcB][_TT].json (checkpoints in
+                                                   runs/outer_lr/, git-ignored, so a longer run resumes a shorter one)
   python outer_lr.py report                        the table of those files (validation accuracy per meta-step, loss per pass)
+  python outer_lr.py time [bpc=B] [unroll=T]       seconds per IPC 10 meta-step of that setting (8 meta-steps, uncompiled, one
+                                                   thread; for ratios between settings, measured one after another)
 
 Why: at the authors' outer lr (1e-3) neither trace is flat within the cap (trace_length.py: IPC 1 needs ~1,250 meta-steps, IPC 10
 more than 900, ~58 min). The sets start from random real images here (not the authors' unit-norm noise, whose pixels are ~25x
@@ -13,7 +18,16 @@ evaluates. The test split is not touched.
 
 IPC 10 at lr 2e-2 and 3e-2 (2026-12-01): started as `run 10 LR 300 50`, stopped at the step-200 checkpoint once the trace showed
 that neither flattens sooner than 1e-2 (validation 46.1 / 43.0 / 44.0 / 48.9 % at 50-200 for 3e-2, still +5.9 over the second half),
-and closed with `run 10 LR 200 50`, which resumed from that checkpoint; their wall_time_s include time beside other jobs."""
+and closed with `run 10 LR 200 50`, which resumed from that checkpoint; their wall_time_s include time beside other jobs.
+
+A cheaper IPC 10 meta-step (2026-12-02): can a smaller inner batch or a shorter unroll flatten IPC 10 inside the cap? `time`,
+one setting after another with nothing else running: 10.45 s per meta-step at the preset's 10 per class, 5.86 at bpc=5 (0.56x),
+3.73 at bpc=3 (0.36x), 4.47 at bpc=5 unroll=40 (0.43x), 7.37 at unroll=40 (0.71x). Then `run 10 0.01 500 100 bpc=5` beside
+`run 10 0.01 400 100 bpc=3` (and, for its first 150 meta-steps, `run 10 0.01 500 100 bpc=5 unroll=40`, stopped there and closed
+with `run 10 0.01 150 100 bpc=5 unroll=40`, which resumed from that checkpoint). None flattens sooner: bpc=5 reads flat at 300 (+0.1 from
+step 100) but climbs again to 46.2 / 47.2 % at 400 / 500 (+4.0 from step 200), bpc=3 adds +2.2 from step 200 to 400, and
+unroll=40 trails at step 100 (37.8 against 44.7 % at bpc=5). bpc=5 and bpc=3 score below the preset's batch at every step from 200
+on (`report`); at 400, bpc=3 scores 45.7 %, below the preset's 47.7 % at 200, rat_main's budget."""
 import json, sys, time
 from pathlib import Path
 
@@ -21,35 +35,57 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 VAL_PER_CLASS, K = 100, 2
 
-def run(ipc:int, lr:float, steps:int, every:int, ckpt:Path):
+def run(ipc:int, lr:float, steps:int, every:int, ckpt:Path, bpc:int|None=None, unroll:int=60):
     import dataclasses, torch
     from distill_nb.core import atomic_write_json, provenance
     from distill_nb.data import load_dataset, prepare
     from distill_nb.rat_bptt import distill, preset
     torch.set_num_threads(1)
     task = prepare(load_dataset('cifar10'), 'zca', val_per_class=VAL_PER_CLASS, seed=0)
-    cfg = preset(f'cifar10-ipc{ipc}', steps=steps, unroll=60, window=20, real_batch=1000, init='real', net_kwargs={'width': 32},
-                 outer_lr=lr, backward='recompute', compile=True)
+    cfg = preset(f'cifar10-ipc{ipc}', steps=steps, unroll=unroll, window=20, real_batch=1000, init='real', net_kwargs={'width': 32},
+                 outer_lr=lr, backward='recompute', compile=True, **({'batch_per_class': bpc} if bpc else {}))
     t = time.time()
     s = distill(task, cfg, out=ckpt, progress=False, checkpoint_every=50, eval_every=every, eval_kw=dict(k=K, net_kwargs={'width': 32}))
     tr = s.meta['trace']
-    atomic_write_json(HERE/f'outer_lr_ipc{ipc}_lr{lr:g}.json', dict(
-        command=f'python figures/rat_main/cpu/outer_lr.py run {ipc} {lr:g} {steps} {every}', config=dataclasses.asdict(cfg),
+    tag = tag_of(bpc, unroll)
+    atomic_write_json(HERE/f'outer_lr_ipc{ipc}_lr{lr:g}{tag}.json', dict(
+        command=f'python figures/rat_main/cpu/outer_lr.py run {ipc} {lr:g} {steps} {every}' + (f' bpc={bpc}' if bpc else '') + (f' unroll={unroll}' if unroll != 60 else ''), config=dataclasses.asdict(cfg),
         val_per_class=VAL_PER_CLASS, eval_k=K, steps=s.meta['steps'], wall_time_s=s.meta['wall_time'], this_call_s=time.time() - t,
         evals=s.meta['evals'], loss=[float(v) for v in tr['loss']], c=[int(v) for v in tr['c']], provenance=provenance('cpu')))
+
+def tag_of(bpc:int|None, unroll:int) -> str: return (f'_bpc{bpc}' if bpc else '') + (f'_T{unroll}' if unroll != 60 else '')
 
 def report():
     rows = []
     for f in sorted(HERE.glob('outer_lr_ipc*.json')):
         r = json.loads(f.read_text()); l = r['loss']; n = len(l)//5
-        rows.append((r['config']['ipc'], r['config']['outer_lr'], ' '.join(f"{e['step']}:{e['val']:.1f}" for e in r['evals']),
+        rows.append((r['config']['ipc'], r['config']['outer_lr'], r['config']['batch_per_class'], r['config']['unroll'], ' '.join(f"{e['step']}:{e['val']:.1f}" for e in r['evals']),
                      ' '.join(f'{sum(l[i*n:(i+1)*n])/n:.3f}' for i in range(5)), r['wall_time_s']/len(l)))
-    for ipc, lr, ev, lo, sps in sorted(rows):
-        print(f'IPC {ipc:>2} lr {lr:<6g} val (step:acc) {ev} | loss by fifths {lo} | {sps:.2f} s/step')
+    for ipc, lr, bpc, T, ev, lo, sps in sorted(rows):
+        print(f'IPC {ipc:>2} lr {lr:<6g} bpc {bpc:>2} T {T} val (step:acc) {ev} | loss by fifths {lo} | {sps:.2f} s/step')
+
+def time_step(bpc:int|None=None, unroll:int=60, n:int=8):
+    import torch
+    from distill_nb.data import load_dataset, prepare
+    from distill_nb.rat_bptt import distill, preset
+    torch.set_num_threads(1)
+    task = prepare(load_dataset('cifar10'), 'zca', val_per_class=VAL_PER_CLASS, seed=0)
+    cfg = preset('cifar10-ipc10', steps=n, unroll=unroll, window=20, real_batch=1000, init='real', net_kwargs={'width': 32},
+                 outer_lr=0.01, backward='recompute', compile=False, **({'batch_per_class': bpc} if bpc else {}))
+    t = time.time(); distill(task, cfg, progress=False)
+    print(f'IPC 10 batch_per_class {cfg.batch_per_class} unroll {unroll}: {(time.time() - t)/n:.2f} s per meta-step over {n}')
+
+def options(args:list) -> dict:
+    kw = {k: int(v) for k, v in (a.split('=') for a in args if '=' in a)}
+    if set(kw) - {'bpc', 'unroll'}: raise SystemExit(f'unknown option(s) {sorted(set(kw) - {"bpc", "unroll"})}: use bpc=B, unroll=T')
+    return kw
 
 if __name__ == '__main__':
-    if sys.argv[1] == 'run':
+    if sys.argv[1] == 'time': time_step(**options(sys.argv[2:]))
+    elif sys.argv[1] == 'run':
         ipc, lr, steps = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-        every = int(sys.argv[5]) if len(sys.argv) > 5 else 100
-        run(ipc, lr, steps, every, ROOT/f'runs/outer_lr/ipc{ipc}_lr{lr:g}')
+        every = int(sys.argv[5]) if len(sys.argv) > 5 and '=' not in sys.argv[5] else 100
+        kw = options(sys.argv[5:])
+        tag = tag_of(kw.get('bpc'), kw.get('unroll', 60))
+        run(ipc, lr, steps, every, ROOT/'runs'/'outer_lr'/f'ipc{ipc}_lr{lr:g}{tag}', **kw)
     else: report()
