@@ -23,11 +23,14 @@ and closed with `run 10 LR 200 50`, which resumed from that checkpoint; their wa
 A cheaper IPC 10 meta-step (2026-12-02): can a smaller inner batch or a shorter unroll flatten IPC 10 inside the cap? `time`,
 one setting after another with nothing else running: 10.45 s per meta-step at the preset's 10 per class, 5.86 at bpc=5 (0.56x),
 3.73 at bpc=3 (0.36x), 4.47 at bpc=5 unroll=40 (0.43x), 7.37 at unroll=40 (0.71x). Then `run 10 0.01 500 100 bpc=5` beside
-`run 10 0.01 400 100 bpc=3` (and, for its first 150 meta-steps, `run 10 0.01 500 100 bpc=5 unroll=40`, stopped there and closed
-with `run 10 0.01 150 100 bpc=5 unroll=40`, which resumed from that checkpoint). None flattens sooner: bpc=5 reads flat at 300 (+0.1 from
-step 100) but climbs again to 46.2 / 47.2 % at 400 / 500 (+4.0 from step 200), bpc=3 adds +2.2 from step 200 to 400, and
-unroll=40 trails at step 100 (37.8 against 44.7 % at bpc=5). bpc=5 and bpc=3 score below the preset's batch at every step from 200
-on (`report`); at 400, bpc=3 scores 45.7 %, below the preset's 47.7 % at 200, rat_main's budget."""
+`run 10 0.01 400 100 bpc=3`, which was later taken on alone with `run 10 0.01 500 100 bpc=3` (resumed at 400); and, for its
+first 150 meta-steps, `run 10 0.01 500 100 bpc=5 unroll=40`, stopped there and closed with `run 10 0.01 150 100 bpc=5
+unroll=40`, which resumed from that checkpoint. bpc=5 reads flat at 300 (+0.1 from step 100) but climbs
+again to 46.2 / 47.2 % at 400 / 500 (+4.0 from step 200); unroll=40 trails at step 100 (37.8 against 44.7 % at bpc=5). bpc=3 is
+flat by the rule at 500 (+1.0 from step 200: 43.5 / 45.0 / 45.7 / 44.5 % at 200-500), and at 0.36x the time about 500 of its
+meta-steps would fit in the cap (an estimate from these ratios, not a rat_main run); but its plateau, ~45 %, is below the 47.7 %
+the preset's batch reaches at 200, rat_main's budget. bpc=5 and bpc=3 score below the preset's batch at every step from 200 on
+(`report`)."""
 import json, sys, time
 from pathlib import Path
 
@@ -35,21 +38,29 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 VAL_PER_CLASS, K = 100, 2
 
-def run(ipc:int, lr:float, steps:int, every:int, ckpt:Path, bpc:int|None=None, unroll:int=60):
-    import dataclasses, torch
-    from distill_nb.core import atomic_write_json, provenance
+def setting(ipc:int, lr:float, steps:int, bpc:int|None=None, unroll:int=60, compile:bool=True):
+    "The CIFAR-10 task (validation split held out) and rat_main's cpu RatConfig for IPC, with these changes."
+    import torch
     from distill_nb.data import load_dataset, prepare
-    from distill_nb.rat_bptt import distill, preset
+    from distill_nb.rat_bptt import preset
     torch.set_num_threads(1)
     task = prepare(load_dataset('cifar10'), 'zca', val_per_class=VAL_PER_CLASS, seed=0)
     cfg = preset(f'cifar10-ipc{ipc}', steps=steps, unroll=unroll, window=20, real_batch=1000, init='real', net_kwargs={'width': 32},
-                 outer_lr=lr, backward='recompute', compile=True, **({'batch_per_class': bpc} if bpc else {}))
+                 outer_lr=lr, backward='recompute', compile=compile, **({'batch_per_class': bpc} if bpc else {}))
+    return task, cfg
+
+def run(ipc:int, lr:float, steps:int, every:int, ckpt:Path, bpc:int|None=None, unroll:int=60):
+    import dataclasses
+    from distill_nb.core import atomic_write_json, provenance
+    from distill_nb.rat_bptt import distill
+    task, cfg = setting(ipc, lr, steps, bpc, unroll)
     t = time.time()
     s = distill(task, cfg, out=ckpt, progress=False, checkpoint_every=50, eval_every=every, eval_kw=dict(k=K, net_kwargs={'width': 32}))
     tr = s.meta['trace']
     tag = tag_of(bpc, unroll)
     atomic_write_json(HERE/f'outer_lr_ipc{ipc}_lr{lr:g}{tag}.json', dict(
-        command=f'python figures/rat_main/cpu/outer_lr.py run {ipc} {lr:g} {steps} {every}' + (f' bpc={bpc}' if bpc else '') + (f' unroll={unroll}' if unroll != 60 else ''), config=dataclasses.asdict(cfg),
+        command=f'python figures/rat_main/cpu/outer_lr.py run {ipc} {lr:g} {steps} {every}' + (f' bpc={bpc}' if bpc else '')
+                + (f' unroll={unroll}' if unroll != 60 else ''), config=dataclasses.asdict(cfg),
         val_per_class=VAL_PER_CLASS, eval_k=K, steps=s.meta['steps'], wall_time_s=s.meta['wall_time'], this_call_s=time.time() - t,
         evals=s.meta['evals'], loss=[float(v) for v in tr['loss']], c=[int(v) for v in tr['c']], provenance=provenance('cpu')))
 
@@ -59,19 +70,15 @@ def report():
     rows = []
     for f in sorted(HERE.glob('outer_lr_ipc*.json')):
         r = json.loads(f.read_text()); l = r['loss']; n = len(l)//5
-        rows.append((r['config']['ipc'], r['config']['outer_lr'], r['config']['batch_per_class'], r['config']['unroll'], ' '.join(f"{e['step']}:{e['val']:.1f}" for e in r['evals']),
+        rows.append((r['config']['ipc'], r['config']['outer_lr'], r['config']['batch_per_class'], r['config']['unroll'],
+                     ' '.join(f"{e['step']}:{e['val']:.1f}" for e in r['evals']),
                      ' '.join(f'{sum(l[i*n:(i+1)*n])/n:.3f}' for i in range(5)), r['wall_time_s']/len(l)))
     for ipc, lr, bpc, T, ev, lo, sps in sorted(rows):
         print(f'IPC {ipc:>2} lr {lr:<6g} bpc {bpc:>2} T {T} val (step:acc) {ev} | loss by fifths {lo} | {sps:.2f} s/step')
 
 def time_step(bpc:int|None=None, unroll:int=60, n:int=8):
-    import torch
-    from distill_nb.data import load_dataset, prepare
-    from distill_nb.rat_bptt import distill, preset
-    torch.set_num_threads(1)
-    task = prepare(load_dataset('cifar10'), 'zca', val_per_class=VAL_PER_CLASS, seed=0)
-    cfg = preset('cifar10-ipc10', steps=n, unroll=unroll, window=20, real_batch=1000, init='real', net_kwargs={'width': 32},
-                 outer_lr=0.01, backward='recompute', compile=False, **({'batch_per_class': bpc} if bpc else {}))
+    from distill_nb.rat_bptt import distill
+    task, cfg = setting(10, 0.01, n, bpc, unroll, compile=False)
     t = time.time(); distill(task, cfg, progress=False)
     print(f'IPC 10 batch_per_class {cfg.batch_per_class} unroll {unroll}: {(time.time() - t)/n:.2f} s per meta-step over {n}')
 
