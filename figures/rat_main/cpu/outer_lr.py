@@ -8,7 +8,8 @@
                                                    runs/outer_lr/, git-ignored, so a longer run resumes a shorter one)
   python outer_lr.py report                        the table of those files (validation accuracy per meta-step, loss per pass)
   python outer_lr.py time [bpc=B] [unroll=T]       seconds per IPC 10 meta-step of that setting (8 meta-steps, uncompiled, one
-                                                   thread; for ratios between settings, measured one after another)
+                                                   thread; for ratios between settings, measured one after another), also
+                                                   recorded in outer_lr_time.json
 
 Why: at the authors' outer lr (1e-3) neither trace is flat within the cap (trace_length.py: IPC 1 needs ~1,250 meta-steps, IPC 10
 more than 900, ~58 min). The sets start from random real images here (not the authors' unit-norm noise, whose pixels are ~25x
@@ -77,10 +78,16 @@ def report():
         print(f'IPC {ipc:>2} lr {lr:<6g} bpc {bpc:>2} T {T} val (step:acc) {ev} | loss by fifths {lo} | {sps:.2f} s/step')
 
 def time_step(bpc:int|None=None, unroll:int=60, n:int=8):
+    from distill_nb.core import atomic_write_json, provenance
     from distill_nb.rat_bptt import distill
     task, cfg = setting(10, 0.01, n, bpc, unroll, compile=False)
-    t = time.time(); distill(task, cfg, progress=False)
-    print(f'IPC 10 batch_per_class {cfg.batch_per_class} unroll {unroll}: {(time.time() - t)/n:.2f} s per meta-step over {n}')
+    t = time.time(); distill(task, cfg, progress=False); sps = (time.time() - t)/n
+    print(f'IPC 10 batch_per_class {cfg.batch_per_class} unroll {unroll}: {sps:.2f} s per meta-step over {n}')
+    f = HERE/'outer_lr_time.json'  # one record per setting, the latest measurement of each
+    recs = json.loads(f.read_text()) if f.exists() else {}
+    recs[f'bpc{cfg.batch_per_class}_T{unroll}'] = dict(batch_per_class=cfg.batch_per_class, unroll=unroll, s_per_meta_step=round(sps, 3),
+                                                       meta_steps=n, compile=False, threads=1, provenance=provenance('cpu'))
+    atomic_write_json(f, recs)
 
 def options(args:list) -> dict:
     kw = {k: int(v) for k, v in (a.split('=') for a in args if '=' in a)}
