@@ -22,13 +22,14 @@ that neither flattens sooner than 1e-2 (validation 46.1 / 43.0 / 44.0 / 48.9 % a
 and closed with `run 10 LR 200 50`, which resumed from that checkpoint; their wall_time_s include time beside other jobs.
 
 A cheaper IPC 10 meta-step (2026-12-02): can a smaller inner batch or a shorter unroll flatten IPC 10 inside the cap? `time`,
-one setting after another with nothing else running: 10.45 s per meta-step at the preset's 10 per class, 5.86 at bpc=5 (0.56x),
-3.73 at bpc=3 (0.36x), 4.47 at bpc=5 unroll=40 (0.43x), 7.37 at unroll=40 (0.71x). Then `run 10 0.01 500 100 bpc=5` beside
+one setting after another with nothing else running (outer_lr_time.json): 9.57 s per meta-step at the preset's 10 per class,
+4.69 at bpc=5 (0.49x), 3.33 at bpc=3 (0.35x), 3.91 at bpc=5 unroll=40 (0.41x), 6.93 at unroll=40 (0.72x); an earlier pass gave
+10.45 / 5.86 / 3.73 / 4.47 / 7.37 s (bpc=5 0.56x). Then `run 10 0.01 500 100 bpc=5` beside
 `run 10 0.01 400 100 bpc=3`, which was later taken on alone with `run 10 0.01 500 100 bpc=3` (resumed at 400); and, for its
 first 150 meta-steps, `run 10 0.01 500 100 bpc=5 unroll=40`, stopped there and closed with `run 10 0.01 150 100 bpc=5
 unroll=40`, which resumed from that checkpoint. bpc=5 reads flat at 300 (+0.1 from step 100) but climbs
 again to 46.2 / 47.2 % at 400 / 500 (+4.0 from step 200); unroll=40 trails at step 100 (37.8 against 44.7 % at bpc=5). bpc=3 is
-flat by the rule at 500 (+1.0 from step 200: 43.5 / 45.0 / 45.7 / 44.5 % at 200-500), and at 0.36x the time about 500 of its
+flat by the rule at 500 (+1.0 from step 200: 43.5 / 45.0 / 45.7 / 44.5 % at 200-500), and at 0.35x the time about 500 of its
 meta-steps would fit in the cap (an estimate from these ratios, not a rat_main run); but its plateau, ~45 %, is below the 47.7 %
 the preset's batch reaches at 200, rat_main's budget. bpc=5 and bpc=3 score below the preset's batch at every step from 200 on
 (`report`)."""
