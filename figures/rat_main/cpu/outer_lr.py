@@ -23,8 +23,7 @@ and closed with `run 10 LR 200 50`, which resumed from that checkpoint; their wa
 
 A cheaper IPC 10 meta-step (2026-12-02): can a smaller inner batch or a shorter unroll flatten IPC 10 inside the cap? `time`,
 one setting after another with nothing else running (outer_lr_time.json): 9.57 s per meta-step at the preset's 10 per class,
-4.69 at bpc=5 (0.49x), 3.33 at bpc=3 (0.35x), 3.91 at bpc=5 unroll=40 (0.41x), 6.93 at unroll=40 (0.72x); an earlier pass gave
-10.45 / 5.86 / 3.73 / 4.47 / 7.37 s (bpc=5 0.56x). Then `run 10 0.01 500 100 bpc=5` beside
+4.69 at bpc=5 (0.49x), 3.33 at bpc=3 (0.35x), 3.91 at bpc=5 unroll=40 (0.41x), 6.93 at unroll=40 (0.72x). Then `run 10 0.01 500 100 bpc=5` beside
 `run 10 0.01 400 100 bpc=3`, which was later taken on alone with `run 10 0.01 500 100 bpc=3` (resumed at 400); and, for its
 first 150 meta-steps, `run 10 0.01 500 100 bpc=5 unroll=40`, stopped there and closed with `run 10 0.01 150 100 bpc=5
 unroll=40`, which resumed from that checkpoint. bpc=5 reads flat at 300 (+0.1 from step 100) but climbs
@@ -51,15 +50,16 @@ def setting(ipc:int, lr:float, steps:int, bpc:int|None=None, unroll:int=60, comp
                  outer_lr=lr, backward='recompute', compile=compile, **({'batch_per_class': bpc} if bpc else {}))
     return task, cfg
 
-def run(ipc:int, lr:float, steps:int, every:int, ckpt:Path, bpc:int|None=None, unroll:int=60):
+def run(ipc:int, lr:float, steps:int, every:int, bpc:int|None=None, unroll:int=60):
     import dataclasses
     from distill_nb.core import atomic_write_json, provenance
     from distill_nb.rat_bptt import distill
     task, cfg = setting(ipc, lr, steps, bpc, unroll)
+    tag = tag_of(bpc, unroll)
+    ckpt = ROOT/'runs'/'outer_lr'/f'ipc{ipc}_lr{lr:g}{tag}'
     t = time.time()
     s = distill(task, cfg, out=ckpt, progress=False, checkpoint_every=50, eval_every=every, eval_kw=dict(k=K, net_kwargs={'width': 32}))
     tr = s.meta['trace']
-    tag = tag_of(bpc, unroll)
     atomic_write_json(HERE/f'outer_lr_ipc{ipc}_lr{lr:g}{tag}.json', dict(
         command=f'python figures/rat_main/cpu/outer_lr.py run {ipc} {lr:g} {steps} {every}' + (f' bpc={bpc}' if bpc else '')
                 + (f' unroll={unroll}' if unroll != 60 else ''), config=dataclasses.asdict(cfg),
@@ -100,7 +100,5 @@ if __name__ == '__main__':
     elif sys.argv[1] == 'run':
         ipc, lr, steps = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
         every = int(sys.argv[5]) if len(sys.argv) > 5 and '=' not in sys.argv[5] else 100
-        kw = options(sys.argv[5:])
-        tag = tag_of(kw.get('bpc'), kw.get('unroll', 60))
-        run(ipc, lr, steps, every, ROOT/'runs'/'outer_lr'/f'ipc{ipc}_lr{lr:g}{tag}', **kw)
+        run(ipc, lr, steps, every, **options(sys.argv[5:]))
     else: report()
