@@ -31,7 +31,11 @@ again to 46.2 / 47.2 % at 400 / 500 (+4.0 from step 200); unroll=40 trails at st
 flat by the rule at 500 (+1.0 from step 200: 43.5 / 45.0 / 45.7 / 44.5 % at 200-500), and at 0.35x the time about 500 of its
 meta-steps would fit in the cap (an estimate from these ratios, not a rat_main run); but its plateau, ~45 %, is below the 47.7 %
 the preset's batch reaches at 200, rat_main's budget. bpc=5 and bpc=3 score below the preset's batch at every step from 200 on
-(`report`)."""
+(`report`).
+
+Adopted (2026-12-02): rat_main's IPC 10 row takes bpc=3, the one setting tried that flattens inside the cap. Compiled and beside
+another job it costs ~0.46x of the preset's batch per meta-step, not 0.35x, so 500 meta-steps took rat_main to 47.1 min; the row
+runs 450 (validation 45.5 / 46.6 % at 225 / 450, flat) with 2 test networks per set (the registry's rat_main cpu comment)."""
 import json, sys, time
 from pathlib import Path
 
