@@ -1,22 +1,37 @@
-"""`distill-nb reproduce --profile paper --dry-run` on CPU: every experiment of the `paper` profile runs end to end (tests/dry_run.py)."""
+"""`distill-nb reproduce --profile paper --dry-run` on CPU: every experiment of the `paper` profile runs end to end (tests/dry_run.py),
+except those whose dry run would repeat the quick dry run's exactly (`same_as_quick`): for them the parameters are compared and
+the paper estimate is computed."""
 import pytest
 
-from dry_run import EXPERIMENTS, check_experiment, check_run, data_dir, dry_run
+from dry_run import EXPERIMENTS, ROOT, check_experiment, check_run, clamped, data_dir, dry_run, same_as_quick
 
 PROFILE = 'paper'
+REPEATS = same_as_quick()
+RUN = [n for n in EXPERIMENTS if n not in REPEATS]
 
 
 @pytest.fixture(scope='module')
 def run(shared_data, tmp_path_factory):
     out = tmp_path_factory.mktemp(PROFILE)
-    return out, dry_run(PROFILE, data_dir(shared_data, tmp_path_factory.mktemp('data')), out)
+    return out, dry_run(PROFILE, data_dir(shared_data, tmp_path_factory.mktemp('data')), out, RUN)
 
 
-@pytest.mark.parametrize('name', EXPERIMENTS)
+@pytest.mark.parametrize('name', RUN)
 def test_every_experiment_finishes(run, name): check_experiment(PROFILE, run[0], name)
 
 
-def test_estimates_report_and_never_the_real_folders(run): check_run(PROFILE, *run)
+def test_estimates_report_and_never_the_real_folders(run): check_run(PROFILE, *run, names=RUN)
+
+
+@pytest.mark.parametrize('name', REPEATS)
+def test_an_experiment_left_to_the_quick_dry_run_has_its_parameters_and_a_paper_estimate(name):
+    "The quick dry run executes exactly this experiment's paper dry run; the real paper run differs in budgets, which the estimate reads."
+    from distill_nb.estimate import estimate
+    from distill_nb.reproduce import load_registry, resolve
+    reg = load_registry(ROOT/'nbs'/'experiments'/'registry.yaml')
+    assert clamped(name, PROFILE) == clamped(name, 'quick') and resolve(reg, name, PROFILE) != resolve(reg, name, 'quick')
+    e = estimate(reg, name, PROFILE)
+    assert e['device'] == 'GPU (H100-calibrated)' and e['seconds'] > estimate(reg, name, 'quick')['seconds'], e
 
 
 def test_paper_covers_tiny_imagenet_and_cross_architecture(run):
