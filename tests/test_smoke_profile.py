@@ -7,15 +7,12 @@ Marked slow: about 12 min of CPU (6 min on two cores). CI leaves it out: the exp
 and paper dry runs, tests/test_dry_run_*.py; rat_main's smoke notebook in tests/test_reproduce.py). Run it with
 `python -m pytest -m slow tests/test_smoke_profile.py`, or the profile itself with `distill-nb reproduce --profile smoke --jobs 2`."""
 import json, os, subprocess
-from pathlib import Path
 
 import pytest
-import yaml
+
+from dry_run import EXPERIMENTS, ROOT
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = list(yaml.safe_load((ROOT/'nbs'/'experiments'/'registry.yaml').read_text())['experiments'])
 
 
 def accuracies(o) -> list:
