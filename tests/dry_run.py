@@ -18,13 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = list(yaml.safe_load((ROOT/'nbs'/'experiments'/'registry.yaml').read_text())['experiments'])
 
 
-def clamped(name:str, profile:str) -> dict:
-    "Experiment `name`'s parameters in a dry run of `profile` (work folders under one placeholder root)."
-    return dry_run_params(resolve(load_registry(ROOT/'nbs'/'experiments'/'registry.yaml'), name, profile), Path('/work'))
-
-
 def same_as_quick() -> list:
     "The experiments whose dry run under `paper` has exactly the parameters of their dry run under `quick`."
+    reg = load_registry(ROOT/'nbs'/'experiments'/'registry.yaml')
+    clamped = lambda n, profile: dry_run_params(resolve(reg, n, profile), Path('/work'))  # work folders under one placeholder root
     return [n for n in EXPERIMENTS if clamped(n, 'paper') == clamped(n, 'quick')]
 
 

@@ -28,7 +28,7 @@ def test_an_experiment_left_to_the_quick_dry_run_still_gets_its_paper_estimate(n
     "The quick dry run executes this experiment on exactly these parameters (REPEATS); the paper run's larger budgets are estimated."
     from distill_nb.estimate import estimate
     from distill_nb.reproduce import load_registry
-    reg = load_registry(ROOT/'nbs'/'experiments'/'registry.yaml')
+    reg = load_registry(ROOT/'nbs'/'experiments'/'registry.yaml')  # what the runner's estimate reads
     e = estimate(reg, name, PROFILE)
     assert e['device'] == 'GPU (H100-calibrated)' and e['seconds'] > estimate(reg, name, 'quick')['seconds'], e
 
