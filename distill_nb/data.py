@@ -387,9 +387,10 @@ def prepare(ds:Dataset|str, preprocess:str|Preprocess='standardize', val_per_cla
     tr, va = idx[tr], idx[va]
     te = torch.arange(len(ds.y_test)) if test_per_class is None else class_balanced_indices(ds.y_test, test_per_class, g, ds.num_classes)
     x01 = lambda x: x.to(device).float()/255
+    dry = (dry_run() or {}).get('data', {})  # a dry run fits on at most dry['fit_max'] rows, then keeps a few images per class
+    if dry.get('fit_max'): fit_max = min(fit_max or dry['fit_max'], dry['fit_max'])
     fit_rows = tr if fit_max is None else tr[torch.randperm(len(tr), generator=g)[:fit_max]]
     pp = preprocess if isinstance(preprocess, Preprocess) else fitted_preprocess(preprocess, ds, fit_rows, device)
-    dry = (dry_run() or {}).get('data', {})  # a dry run keeps a few images per class, after fitting on the full split
     cut = lambda rows, y, n: rows[class_balanced_indices(y[rows], min(n, int(torch.bincount(y[rows]).min())), g, ds.num_classes)]
     if dry.get('train_per_class') and train_per_class is None: tr = cut(tr, ds.y_train, dry['train_per_class'])
     if dry.get('test_per_class') and test_per_class is None: te = cut(te, ds.y_test, dry['test_per_class'])

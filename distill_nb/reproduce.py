@@ -105,7 +105,8 @@ DRY_RUN = {  # the clamps of `--dry-run`; a rule is a ceiling, {'first': n} (lis
                    max_start_epoch=1, min_start_epoch=0, trajectories_per_iter=1, eval_epochs=1, betas={'first': 2}, ipc={'keep': 10, 'div': 50, 'least': 2}),  # SelMatch 250-1500 -> 5-30: alpha x IPC stays whole
     'protocol': dict(steps=1, batch_size=8),   # get_protocol: budgets in epochs become steps first
     'data': dict(train_per_class=40, test_per_class=1, val_per_class=2,  # room for the largest clamped window (IPC 30 from start 6)
-                 eval_max=20),  # validation and test splits of at most 20 images (200 test images at 64x64 cost ConvNet-4 seconds each time)
+                 eval_max=20,  # validation and test splits of at most 20 images (200 test images at 64x64 cost ConvNet-4 seconds each time)
+                 fit_max=2000),  # ZCA fitted on 2,000 training rows: on the full CIFAR split it was ~15 s of one CPU core per dataset
     'folders': ('buffer_dir', 'work_dir'),     # moved under <out>/work/
 }
 

@@ -16,7 +16,7 @@ def test_mtt_ipc1_beats_its_random_real_initialisation_on_a_cifar10_subset(share
     buf = train_buffer(task, ExpertConfig(dataset='cifar10', preprocess='zca_kornia', num_experts=2, epochs=5, batch_size=256, **net),
                        tmp_path/'buffer', progress=False)
     init = random_synset(task, 1, seed=0)
-    cfg = MTTConfig(dataset='cifar10', ipc=1, preprocess='zca_kornia', syn_steps=20, expert_epochs=2, max_start_epoch=2, iterations=100,
+    cfg = MTTConfig(dataset='cifar10', ipc=1, preprocess='zca_kornia', syn_steps=20, expert_epochs=2, max_start_epoch=2, iterations=70,
                     lr_img=100, lr_lr=1e-7, lr_teacher=0.01, **net)  # MTT's CIFAR-10 IPC 1 settings, shorter
     s = distill(task, buf, init, cfg, progress=False)
     loss = torch.tensor(s.meta['trace']['loss'])
@@ -26,8 +26,11 @@ def test_mtt_ipc1_beats_its_random_real_initialisation_on_a_cifar10_subset(share
     print(f'CIFAR-10 subset IPC 1: matching loss {loss[:20].mean():.3f} -> {loss[-20:].mean():.3f}; '
           f'validation {before} (random real init) -> {after} (MTT, {cfg.iterations} iterations, {s.meta["wall_time"]:.0f} s)')
     assert loss[-20:].mean() < 0.5*loss[:20].mean()
-    # measured (pytest -s, 1 thread): 15.8 +- 0.7 % -> 20.5 +- 0.3 % (2 threads: 16.1 -> 19.4), every MTT seed above every init seed. With kornia's
-    # ZCA as MTT's code fits it (raw pixels, eps 0.1) the gain in 100 short iterations is smaller than with the earlier,
-    # over-whitening variant (17.9 -> 30.9 %); the authors run 5,000 iterations of N 50 on 50,000 images.
+    # measured at this budget (70 iterations; `python benchmarks/test_margins.py mtt`: the init and distillation seed 0 / 1 / 2,
+    # 1 thread, 2026-12-02): 15.7 -> 21.0 %, 18.1 -> 24.0 %, 19.9 -> 23.7 % (+5.3 / +5.9 / +3.8 points; the lowest MTT network 1.8 / 4.0
+    # / 2.4 points above the highest init one), loss ratio last/first 0.28 / 0.34 / 0.20. 100 iterations gave +4.1 / +5.0 /
+    # +3.4 (the seed noise of 3 networks at IPC 1 is ~1-2 points); one expert instead of two failed the separation at seed 0
+    # and 2. With kornia's ZCA as MTT's code fits it (raw pixels, eps 0.1) the gain in short runs is smaller than with the
+    # earlier, over-whitening variant (17.9 -> 30.9 %); the authors run 5,000 iterations of N 50 on 50,000 images.
     assert after.mean >= before.mean + 2.5 and min(after.accs) > max(before.accs), (before.accs, after.accs)
-    assert torch.isfinite(s.images).all() and s.meta['steps'] == 100
+    assert torch.isfinite(s.images).all() and s.meta['steps'] == 70
