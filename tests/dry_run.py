@@ -25,15 +25,17 @@ def same_as_quick() -> list:
     return [n for n in EXPERIMENTS if clamped(n, 'paper') == clamped(n, 'quick')]
 
 
-def data_dir(shared_data:Path, d:Path) -> Path:
-    "$DISTILL_NB_DATA for the dry runs in `d`: the CIFAR-10 tarball and scores/ (linked), CIFAR-100 (50 + 2 per class) and Tiny-ImageNet (30 + 2) stand-ins."
-    stand_ins = cache_dir()/'stand-ins'  # kept, so their decoded caches and fitted ZCA are reused by later runs
-    c100, tiny = stand_ins/'cifar100-v2', stand_ins/'tiny-imagenet-v1'
-    if not (c100/'test').exists(): make_image_folder(c100, [f'c{i:02d}' for i in range(100)], 50, 2)
-    if not (tiny/'test').exists(): make_image_folder(tiny, [f'n{i:08d}' for i in range(200)], 30, 2, size=64)  # 64x64: ConvNet-4
-    for name, src in [('cifar10-jpeg.tar.gz', shared_data/'cifar10-jpeg.tar.gz'), ('scores', shared_data/'scores'), ('cifar100', c100),
-                      ('tiny-imagenet-200', tiny)]:
-        (d/name).symlink_to(src)
+def data_dir(shared_data:Path, d:Path, stand_ins:bool=True) -> Path:
+    """$DISTILL_NB_DATA for the dry runs in `d`: the CIFAR-10 tarball and scores/ (linked), and with `stand_ins` (the paper profile's
+    datasets) CIFAR-100 (50 + 2 per class) and Tiny-ImageNet (30 + 2) stand-ins; the quick profile needs CIFAR-10 alone."""
+    links = [('cifar10-jpeg.tar.gz', shared_data/'cifar10-jpeg.tar.gz'), ('scores', shared_data/'scores')]
+    if stand_ins:
+        folder = cache_dir()/'stand-ins'  # kept, so their decoded caches and fitted ZCA are reused by later runs
+        c100, tiny = folder/'cifar100-v2', folder/'tiny-imagenet-v1'
+        if not (c100/'test').exists(): make_image_folder(c100, [f'c{i:02d}' for i in range(100)], 50, 2)
+        if not (tiny/'test').exists(): make_image_folder(tiny, [f'n{i:08d}' for i in range(200)], 30, 2, size=64)  # 64x64: ConvNet-4
+        links += [('cifar100', c100), ('tiny-imagenet-200', tiny)]
+    for name, src in links: (d/name).symlink_to(src)
     return d
 
 
