@@ -18,10 +18,10 @@ from . import dist
 # %% auto #0
 __all__ = ['DRY_RUN_ENV', 'MALLOC_ENV', 'SYNSET_FORMAT', 'SYNSET_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'check_numpy_bridge',
            'atomic_write_bytes', 'atomic_write_json', 'check_out_dir', 'check_out_file', 'git_sha', 'git_dirty',
-           'provenance', 'resolve_device', 'set_threads', 'dry_run', 'clamp_value', 'dry_run_caps', 'flush_denormal',
-           'keep_heap', 'compiled', 'progress_bar', 'Preprocess', 'ArtifactError', 'SynSet', 'synset_meta',
-           'save_synset', 'load_synset', 'synset_grid', 'export_png', 'export_pt', 'seed_everything', 'rng_states',
-           'set_rng_states', 'Checkpointer', 'without', 'run_loop']
+           'cpu_kind', 'provenance', 'resolve_device', 'set_threads', 'dry_run', 'clamp_value', 'dry_run_caps',
+           'flush_denormal', 'keep_heap', 'compiled', 'progress_bar', 'Preprocess', 'ArtifactError', 'SynSet',
+           'synset_meta', 'save_synset', 'load_synset', 'synset_grid', 'export_png', 'export_pt', 'seed_everything',
+           'rng_states', 'set_rng_states', 'Checkpointer', 'without', 'run_loop']
 
 # %% ../nbs/00_core.ipynb #b89a9efd
 def check_numpy_bridge(from_numpy=torch.from_numpy):
@@ -112,13 +112,22 @@ def git_dirty(path=None) -> bool|None:
     return None if env is None else env == '1'
 
 # %% ../nbs/00_core.ipynb #75510150
+def cpu_kind() -> str:
+    """This CPU's model, the instruction set PyTorch's CPU kernels dispatch on, and its vector extensions: float results of one seed
+    can differ between CPU kinds (measured: the digits smoke results of 2026-11-30's machine are not those of an AVX-512 + AMX one)."""
+    info = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
+    field = lambda name: next((l.split(':', 1)[1].strip() for l in info.splitlines() if l.startswith(name)), '')
+    isa = sorted(f for f in field('flags').split() if f.startswith(('avx', 'amx', 'fma')))
+    cap = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else '?'
+    return f"{field('model name') or platform.processor()}; ATen {cap}; {' '.join(isa)}".strip('; ')
+
 def provenance(device=None) -> dict:
-    "Where a result came from: git sha (and whether the tree was dirty), versions, host, device, CPU threads and command line."
+    "Where a result came from: git sha (and whether the tree was dirty), versions, host, CPU kind, device, CPU threads and command line."
     import distill_nb
     dev = torch.device(device) if device is not None else None
     return dict(git_sha=git_sha(), git_dirty=git_dirty(), threads=torch.get_num_threads(), argv=list(sys.argv),
                 distill_nb=distill_nb.__version__, torch=torch.__version__, numpy=np.__version__,
-                python=platform.python_version(), host=platform.node(), platform=platform.platform(),
+                python=platform.python_version(), host=platform.node(), platform=platform.platform(), cpu=cpu_kind(),
                 device=str(dev) if dev else None,
                 gpu=torch.cuda.get_device_name(dev) if dev is not None and dev.type == 'cuda' else None,
                 time=time.strftime('%Y-%m-%dT%H:%M:%S%z'))
