@@ -71,7 +71,7 @@ def main():
     if not os.environ.get('DISTILL_NB_DATA'): ap.error('set DISTILL_NB_DATA to the folder holding the CIFAR-10 copy (e.g. ../shared/data)')
     a.steps = a.steps or {'rat': 20, 'eval': 100}.get(a.test)
     torch.set_num_threads(1)
-    knobs = {k: v for k, v in vars(a).items() if k not in ('test', 'seeds')}
+    knobs = {k: getattr(a, k) for k in {'rat': ('steps', 'eval_steps'), 'mtt': ('iterations', 'experts', 'epochs'), 'eval': ('steps', 'k')}[a.test]}
     runs = []
     for seed in a.seeds:
         t = time.time()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #9d6e40ba
 from __future__ import annotations
-import contextlib, hashlib, io, json, math, os, platform, random, subprocess, sys, tempfile, time, warnings
+import contextlib, functools, hashlib, io, json, math, os, platform, random, subprocess, sys, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +112,7 @@ def git_dirty(path=None) -> bool|None:
     return None if env is None else env == '1'
 
 # %% ../nbs/00_core.ipynb #75510150
+@functools.lru_cache(maxsize=1)
 def cpu_kind() -> str:
     """This CPU's model, the instruction set PyTorch's CPU kernels dispatch on, and its vector extensions: float results of one seed
     can differ between CPU kinds (measured: the digits smoke results of 2026-11-30's machine are not those of an AVX-512 + AMX one)."""

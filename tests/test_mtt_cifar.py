@@ -29,8 +29,8 @@ def test_mtt_ipc1_beats_its_random_real_initialisation_on_a_cifar10_subset(share
     # measured at this budget (70 iterations; `python benchmarks/test_margins.py mtt`: the init and distillation seed 0 / 1 / 2,
     # 1 thread, 2026-12-02): 15.7 -> 21.0 %, 18.1 -> 24.0 %, 19.9 -> 23.7 % (+5.3 / +5.9 / +3.8 points; the lowest MTT network 1.8 / 4.0
     # / 2.4 points above the highest init one), loss ratio last/first 0.28 / 0.34 / 0.20. 100 iterations gave +4.1 / +5.0 /
-    # +3.4 (the seed noise of 3 networks at IPC 1 is ~1-2 points); one expert instead of two failed the separation at seed 0
-    # and 2. With kornia's ZCA as MTT's code fits it (raw pixels, eps 0.1) the gain in short runs is smaller than with the
-    # earlier, over-whitening variant (17.9 -> 30.9 %); the authors run 5,000 iterations of N 50 on 50,000 images.
+    # +3.4 (`... mtt --iterations 100`; the seed noise of 3 networks at IPC 1 is ~1-2 points). With kornia's ZCA as MTT's
+    # code fits it (raw pixels, eps 0.1) the gain in short runs is smaller than with the earlier, over-whitening variant
+    # (17.9 -> 30.9 %); the authors run 5,000 iterations of N 50 on 50,000 images.
     assert after.mean >= before.mean + 2.5 and min(after.accs) > max(before.accs), (before.accs, after.accs)
     assert torch.isfinite(s.images).all() and s.meta['steps'] == 70

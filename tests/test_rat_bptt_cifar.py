@@ -21,7 +21,7 @@ def test_rat_bptt_ipc1_beats_random_real_on_a_cifar10_subset(shared_data):
     # measured at this budget (20 meta-steps, 200 evaluation steps; `python benchmarks/test_margins.py rat`: the distillation
     # seed 0 / 1 / 2, 2026-12-02): RaT-BPTT 26.7 / 27.9 / 27.6 % against 15.1 % for random real images (+11.6 /
     # +12.7 / +12.4 points; the lowest distilled network 9.6-10.5 points above the highest random one). 60 meta-steps and 300
-    # evaluation steps added ~2-4 points (+15.6 / +17.1 / +16.7) for twice the time.
+    # evaluation steps (`... rat --steps 60 --eval-steps 300`) added ~2-4 points (+15.6 / +17.1 / +16.7) for twice the time.
     assert syn.mean >= rand_mean + 8, (syn.accs, [r.accs for r in rand])
     assert min(syn.accs) > max(max(r.accs) for r in rand)
     assert torch.isfinite(s.images).all() and s.meta['steps'] == 20
