@@ -16,7 +16,7 @@ from .core import SynSet, compiled, run_loop, synset_meta
 from .data import Task
 from .models import functional, init_network, check_input
 from .augment import DSA_STRATEGY, apply_dsa, sample_dsa
-from .optim import sgd
+from .optim import SGD, sgd
 from .evaluate import check_set, validator
 from .trajectories import Buffer, unflatten_params
 
@@ -211,7 +211,7 @@ class MTTRun:
         self.x_all, self.y = init.images.detach().to(dev).clone(), init.labels.to(dev)
         self.x_d = self.x_all[self.rows_d].clone().requires_grad_()
         self.syn_lr = torch.tensor(float(cfg.lr_teacher), device=dev, requires_grad=True)
-        self.opt = torch.optim.SGD([dict(params=[self.x_d], lr=cfg.lr_img), dict(params=[self.syn_lr], lr=cfg.lr_lr)], momentum=cfg.momentum)
+        self.opt = SGD([dict(params=[self.x_d], lr=cfg.lr_img), dict(params=[self.syn_lr], lr=cfg.lr_lr)], momentum=cfg.momentum)  # torch.optim.SGD's step (optim.SGD)
         self.gen, self.pick = torch.Generator(dev).manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed)
         self.generators = dict(gen=self.gen, pick=self.pick)
         if cfg.trajectories_per_iter < dist.world()[1]:

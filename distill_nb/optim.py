@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 # %% auto #0
-__all__ = ['init_state', 'sgd', 'adam']
+__all__ = ['init_state', 'sgd', 'adam', 'SGD', 'Adam']
 
 # %% ../nbs/02a_optim.ipynb #2f2a21b6
 def init_state(params:dict, # {name: tensor}
@@ -67,3 +67,96 @@ def adam(params:dict, grads:dict, state:dict, lr:float, betas:tuple=(0.9, 0.999)
     v = {k: b2*state['v'][k] + (1 - b2)*g[k]*g[k] for k in ks}
     den = {k: (v[k]/scale if scale != 1.0 else v[k]).clamp_min(1e-30).sqrt() + eps for k in ks}
     return {k: params[k] - step*m[k]/den[k] for k in ks}, dict(t=t, m=m, v=v)
+
+# %% ../nbs/02a_optim.ipynb #087225f5
+def _scalar_dtype():
+    "The dtype of torch.optim's step counters: float64 when that is the default dtype, else float32."
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+class _Outer:
+    "Parameter groups and per-parameter state in `torch.optim.Optimizer`'s layout; subclasses implement `step`."
+    fixed = {}  # options at their only supported value: a group or loaded state asking for another is refused
+
+    def __init__(self, params, defaults:dict):
+        groups = list(params)
+        if not groups: raise ValueError(f'{type(self).__name__}: no parameters to optimise.')
+        if not isinstance(groups[0], dict): groups = [dict(params=groups)]
+        self.defaults, self.state = {**defaults, **self.fixed}, {}
+        self.param_groups = [self._check({**self.defaults, **g, 'params': list(g['params'])}) for g in groups]
+
+    def _check(self, group:dict) -> dict:
+        "`group`, if it asks for no option this class leaves out."
+        if bad := {k: group[k] for k, v in self.fixed.items() if k in group and group[k] != v}:
+            raise ValueError(f'{type(self).__name__}: {bad} is not implemented here (only {dict((k, self.fixed[k]) for k in bad)}); '
+                             f'use torch.optim.{type(self).__name__} for it.')
+        return group
+
+    def _params(self) -> list: return [p for g in self.param_groups for p in g['params']]
+
+    def zero_grad(self):
+        for p in self._params(): p.grad = None
+
+    def state_dict(self) -> dict:
+        "torch.optim's layout: the parameters numbered in group order; `state` keyed by that number."
+        num = {id(p): i for i, p in enumerate(self._params())}
+        groups, i = [], 0
+        for g in self.param_groups:
+            groups.append({**{k: v for k, v in g.items() if k != 'params'}, 'params': list(range(i, i + len(g['params'])))})
+            i += len(g['params'])
+        return dict(state={num[id(p)]: dict(s) for p, s in self.state.items()}, param_groups=groups)
+
+    def load_state_dict(self, sd:dict):
+        "Load a state written by this class or by the `torch.optim` optimiser of the same name (hyperparameters included, as torch.optim)."
+        saved = sd['param_groups']
+        if [len(g['params']) for g in saved] != [len(g['params']) for g in self.param_groups]:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved parameter groups hold {[len(g['params']) for g in saved]} "
+                             f"tensors, this optimiser's {[len(g['params']) for g in self.param_groups]}: a state of another run.")
+        self.param_groups = [self._check({**{k: v for k, v in s.items() if k != 'params'}, 'params': g['params']})
+                             for s, g in zip(saved, self.param_groups)]
+        cast = lambda k, v, p: v.to(dtype=p.dtype, device=p.device) if torch.is_tensor(v) and k != 'step' else v  # torch.optim's rule
+        order = [i for g in saved for i in g['params']]
+        self.state = {p: {k: cast(k, v, p) for k, v in sd['state'][i].items()} for i, p in zip(order, self._params()) if i in sd['state']}
+
+class SGD(_Outer):
+    "`torch.optim.SGD`'s CPU step (coupled weight decay, momentum buffer started at the first gradient, dampening 0)."
+    fixed = dict(dampening=0, nesterov=False, maximize=False, differentiable=False)
+
+    def __init__(self, params, lr:float=1e-3, momentum:float=0.0, weight_decay:float=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=None, fused=None))
+
+    @torch.no_grad()
+    def step(self):
+        for g in self.param_groups:
+            for p in g['params']:
+                if p.grad is None: continue
+                grad = p.grad if g['weight_decay'] == 0 else p.grad.add(p, alpha=g['weight_decay'])
+                if g['momentum'] != 0:
+                    st = self.state.setdefault(p, {})
+                    if st.get('momentum_buffer') is None: st['momentum_buffer'] = grad.detach().clone()
+                    else: st['momentum_buffer'].mul_(g['momentum']).add_(grad, alpha=1 - g['dampening'])
+                    grad = st['momentum_buffer']
+                p.add_(grad, alpha=-g['lr'])
+
+class Adam(_Outer):
+    "`torch.optim.Adam`'s CPU step (coupled weight decay; no amsgrad)."
+    fixed = dict(amsgrad=False, maximize=False, capturable=False, differentiable=False, decoupled_weight_decay=False)
+
+    def __init__(self, params, lr:float=1e-3, betas:tuple=(0.9, 0.999), eps:float=1e-8, weight_decay:float=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=None, fused=None))
+
+    @torch.no_grad()
+    def step(self):
+        for g in self.param_groups:
+            (b1, b2), lr, eps = g['betas'], g['lr'], g['eps']
+            for p in g['params']:
+                if p.grad is None: continue
+                st = self.state.setdefault(p, {})
+                if not st: st.update(step=torch.tensor(0.0, dtype=_scalar_dtype()), exp_avg=torch.zeros_like(p, memory_format=torch.preserve_format),
+                                     exp_avg_sq=torch.zeros_like(p, memory_format=torch.preserve_format))
+                grad = p.grad if g['weight_decay'] == 0 else p.grad.add(p, alpha=g['weight_decay'])
+                st['step'] += 1
+                st['exp_avg'].lerp_(grad, 1 - b1)
+                st['exp_avg_sq'].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+                t = st['step'].item()
+                denom = (st['exp_avg_sq'].sqrt() / (1 - b2**t)**0.5).add_(eps)
+                p.addcdiv_(st['exp_avg'], denom, value=-(lr / (1 - b1**t)))

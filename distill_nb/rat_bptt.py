@@ -16,7 +16,7 @@ from .core import SynSet, compiled, dry_run_caps, flush_denormal, run_loop, syns
 from .data import Task, class_balanced_indices
 from .models import NETWORKS, check_input, functional, init_network
 from .augment import AUGMENTS, get_augment
-from .optim import adam, init_state, sgd
+from .optim import Adam, adam, init_state, sgd
 from .evaluate import soft_cross_entropy, validator
 
 # %% auto #0
@@ -367,7 +367,7 @@ class RatRun:
         groups = [dict(params=[t for t in (x, y) if t.requires_grad], lr=cfg.outer_lr*(beta if i < len(self.xs) - 1 else 1.0))
                   for i, (x, y) in enumerate(zip(self.xs, self.ys))]
         groups = [g for g in groups if g['params']]
-        self.opt = torch.optim.Adam(groups, lr=cfg.outer_lr, betas=(0.9, 0.999))
+        self.opt = Adam(groups, lr=cfg.outer_lr, betas=(0.9, 0.999))  # torch.optim.Adam's CPU step and state (optim.Adam), as the authors
         self.leaves = [t for g in groups for t in g['params']]
         self.is_pixel = [any(t is x for x in self.xs) for t in self.leaves]
         self.rows = class_rows(torch.cat(self.ys), task.num_classes)
