@@ -98,14 +98,17 @@ def parse_sets(items:list|None) -> dict:
 DRY_RUN = {  # the clamps of `--dry-run`; a rule is a ceiling, {'first': n} (list cut), {'each': n} (every entry, deduplicated)
              # or {'keep': n, 'div': d, 'least': m} (sizes up to n stay, larger ones are divided by d)
     'params': dict(k=1, full_k=1, ref_k=2, eval_k=1, test_k=1, hardness_k=2, n_subsets=1, n_random=1, var_n=2, eval_every=1,
-                   num_experts=1, parallel=1, runs=1, folds=2, epochs=1, val_per_class=2, radius_sample=50, batch_size=8,
+                   num_experts=1, parallel=1, runs=1, folds=2, epochs=1, val_per_class=2, radius_sample=50, batch_size=2,
                    distill_seeds={'first': 1}, var_at={'each': 2}, checkpoints={'each': 2},
                    **{'expert_kw.epochs': 3, 'expert_kw.batch_size': 64}),  # an expert buffer covers max_start_epoch + M epochs
-    'config': dict(steps=2, iterations=2, unroll=2, window=1, min_start=0, real_batch=16, batch_per_class=2, task_sampler_nc=5, nets_per_step=1, syn_steps=2, batch_syn=8,
+    'config': dict(steps=2, iterations=2, unroll=2, window=1, min_start=0, real_batch=4, batch_per_class=1, task_sampler_nc=5, nets_per_step=1, syn_steps=2, batch_syn=2,
                    max_start_epoch=1, min_start_epoch=0, trajectories_per_iter=1, eval_epochs=1, betas={'first': 2}, ipc={'keep': 10, 'div': 50, 'least': 2}),  # SelMatch 250-1500 -> 5-30: alpha x IPC stays whole
-    'protocol': dict(steps=1, batch_size=8),   # get_protocol: budgets in epochs become steps first
+    'protocol': dict(steps=1, batch_size=2),   # get_protocol: budgets in epochs become steps first
+    # batches of 2 images (real, synthetic, evaluation) and 1 per class: the smallest that every network's BatchNorm takes (2 values
+    # per channel where a VGG's last map is 1x1). The quick and paper dry runs side by side (tests/test_dry_run_*.py): 274 s of CPU
+    # with batches of 8-16 and 20 evaluation images, 208 s with these (2026-12-02, one after the other on the 2-core machine)
     'data': dict(train_per_class=40, test_per_class=1, val_per_class=2,  # room for the largest clamped window (IPC 30 from start 6)
-                 eval_max=20,  # validation and test splits of at most 20 images (200 test images at 64x64 cost ConvNet-4 seconds each time)
+                 eval_max=10,  # validation and test splits of at most 10 images (200 test images at 64x64 cost ConvNet-4 seconds each time)
                  fit_max=2000),  # ZCA fitted on 2,000 training rows: on the full CIFAR split it was ~15 s of one CPU core per dataset
     'folders': ('buffer_dir', 'work_dir'),     # moved under <out>/work/
 }
