@@ -9,14 +9,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('DISTILL_NB_DATA', ROOT.parent/'shared'/'data'))
 
 
-# Test files, heaviest first, by their pytest --durations on the 2-core machine (seconds of one worker, clean-clone CI at 28bc5df,
-# 2026-12-02): paper dry run 136, quick dry run 124 (the paper run leaves the four experiments that repeat the quick dry run's
-# parameters to it), MTT on CIFAR 90, torchrun jobs ~75, RaT-BPTT on CIFAR 45, the GPU check's tiny mode 33, then files of about
-# 10-30 s. With `--dist loadfile --no-loadscope-reorder` (.ci/test) the two workers take files in this order, so a long file never
+# Test files, heaviest first, by their pytest --durations on the 2-core machine (seconds of one worker, clean-clone CI at 5b0fe67,
+# 2026-12-02, a slow hour of this machine): paper dry run 124, quick dry run 113 (the paper run leaves the four experiments that
+# repeat the quick dry run's parameters to it), MTT on CIFAR 104, torchrun jobs ~83, RaT-BPTT on CIFAR 57, then files of about
+# 10-45 s. With `--dist loadfile --no-loadscope-reorder` (.ci/test) the two workers take files in this order, so a long file never
 # starts last while the other worker idles (xdist's default order, by number of tests, put the one-test 80 s files at the end).
 HEAVIEST_FIRST = ['test_dry_run_paper.py', 'test_dry_run_quick.py', 'test_mtt_cifar.py', 'test_distributed.py', 'test_rat_bptt_cifar.py',
-                  'test_gpu_check_tiny.py',
-                  'test_cifar_eval.py', 'test_reproduce.py', 'test_selmatch_cli.py', 'test_scores_cifar.py', 'test_rat_bptt_cli.py']
+                  'test_cifar_eval.py', 'test_reproduce.py', 'test_gpu_check_tiny.py', 'test_scores_cifar.py', 'test_rat_bptt_cli.py',
+                  'test_selmatch_cli.py']
 
 
 def pytest_collection_modifyitems(items):
