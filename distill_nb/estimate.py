@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from . import rat_bptt, selmatch
 from .evaluate import get_protocol
@@ -29,12 +30,22 @@ def unit_key(net:str, net_kwargs:dict, size:int, **_) -> str:
     "The name of a network at an input size, e.g. 'convnet width=32 @32'."
     return ' '.join([net, *(f'{k}={v}' for k, v in sorted(net_kwargs.items())), f'@{size}'])
 
+_NORMS = (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LayerNorm)  # parameters, but no matrix products
+
 @lru_cache(maxsize=None)
 def _flops(net:str, kw:tuple, channels:int, size:int, classes:int) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
-    m = init_network(net, channels, classes, size, seed=0, **dict(kw)).eval()
-    with FlopCounterMode(display=False) as fc, torch.no_grad(): m(torch.zeros(1, channels, size, size))
-    return int(fc.get_total_flops())
+    # forward hooks count 2 x outputs x (inputs per output) of each Conv2d and Linear, as FlopCounterMode does (checked below):
+    # that mode imports torch._dynamo, 0.9 s of every runner process that prints an estimate
+    m, total = init_network(net, channels, classes, size, seed=0, **dict(kw)).eval(), 0
+    def count(mod, inp, out):
+        nonlocal total
+        total += 2*out.numel()*(mod.weight[0].numel() if isinstance(mod, nn.Conv2d) else mod.in_features)
+    for name, mod in m.named_modules():
+        if isinstance(mod, (nn.Conv2d, nn.Linear)): mod.register_forward_hook(count)
+        elif any(True for _ in mod.parameters(recurse=False)) and not isinstance(mod, _NORMS):
+            raise NotImplementedError(f'forward_flops counts Conv2d and Linear layers; {net} has a {type(mod).__name__} ({name}) with weights')
+    with torch.no_grad(): m(torch.zeros(1, channels, size, size))
+    return total
 
 def forward_flops(net:str, net_kwargs:dict, channels:int, size:int, classes:int) -> int:
     "FLOPs of one image's forward pass through `net` (convolutions and matrix products)."
